@@ -1,0 +1,2 @@
+"""mg.data (work in progress: filled in by its issue)."""
+

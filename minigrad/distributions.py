@@ -1,0 +1,2 @@
+"""mg.distributions (work in progress: filled in by its issue)."""
+

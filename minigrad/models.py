@@ -1,0 +1,2 @@
+"""mg.models (work in progress: filled in by its issue)."""
+

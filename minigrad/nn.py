@@ -1,0 +1,2 @@
+"""mg.nn (work in progress: filled in by its issue)."""
+

@@ -1,0 +1,288 @@
+"""sum, mean, var, std, max, min, prod, logsumexp, softmax, log_softmax; argmax, argmin.
+
+A reduction's output has fewer axes than its input. In backward, the upstream
+gradient is first given back the reduced axes as size-1 axes (``_keep``), so
+that it broadcasts against the input: every input element that fed an output
+element receives that element's gradient.
+"""
+
+from __future__ import annotations
+
+import builtins
+import math
+from typing import Any
+
+import numpy as np
+
+from minigrad.engine import Function
+from minigrad.ops.elementwise import exp
+from minigrad.ops.shape import broadcast_to
+from minigrad.tensor import Tensor
+
+
+def _normalize_axes(axis: Any, ndim: int, op: str) -> tuple[int, ...]:
+    if axis is None:
+        return tuple(range(ndim))
+    axes = axis if isinstance(axis, (tuple, list)) else (axis,)
+    result = []
+    for a in axes:
+        if not isinstance(a, (int, np.integer)) or isinstance(a, bool):
+            raise TypeError(f"{op}: axis must be None, an int or a tuple of ints, not {axis!r}.")
+        if not -ndim <= a < builtins.max(ndim, 1) or (ndim == 0 and a not in (0, -1)):
+            raise np.exceptions.AxisError(
+                f"{op}: axis {a} is out of range for a tensor with {ndim} dimensions; "
+                f"use an axis in [{-ndim}, {ndim}).")
+        result.append(int(a) % builtins.max(ndim, 1))
+    if len(set(result)) != len(result):
+        raise ValueError(f"{op}: axis {axis!r} repeats an axis.")
+    return tuple(result) if ndim else ()
+
+
+class _Reduction(Function):
+    """Shared bookkeeping: the normalized axes, and the upstream gradient with the
+    reduced axes restored as size 1."""
+
+    def setup(self, x, axis, keepdims):
+        self.axes = _normalize_axes(axis, x.ndim, self.op)
+        self.kept_shape = tuple(1 if i in self.axes else n for i, n in enumerate(x.shape))
+        self.count = math.prod(x.shape[i] for i in self.axes)
+        self.out_shape = tuple(n for i, n in enumerate(x.shape) if i not in self.axes)
+        return self.axes if x.ndim else None
+
+    def _keep(self, t: Tensor) -> Tensor:
+        return t if t.shape == self.kept_shape else t.reshape(self.kept_shape)
+
+
+class Sum(_Reduction):
+    """out = sum_i x_i;   d out/dx_i = 1: every element gets the gradient of its sum"""
+
+    def forward(self, x, axis=None, keepdims=False):
+        return np.sum(x, axis=self.setup(x, axis, keepdims), keepdims=keepdims)
+
+    def backward(self, grad, out, x):
+        return broadcast_to(self._keep(grad), x.shape)
+
+
+class Mean(_Reduction):
+    """out = sum_i x_i / n;   d out/dx_i = 1 / n"""
+
+    def forward(self, x, axis=None, keepdims=False):
+        return np.mean(x, axis=self.setup(x, axis, keepdims), keepdims=keepdims)
+
+    def backward(self, grad, out, x):
+        return broadcast_to(self._keep(grad), x.shape) / self.count
+
+
+class Var(_Reduction):
+    """out = sum_i (x_i - m)^2 / (n - ddof);   d out/dx_i = 2 (x_i - m) / (n - ddof)
+
+    (The terms through the mean m cancel, since sum_i (x_i - m) = 0.)
+    """
+
+    def forward(self, x, axis=None, ddof=0, keepdims=False):
+        self.ddof = ddof
+        return np.var(x, axis=self.setup(x, axis, keepdims), ddof=ddof, keepdims=keepdims)
+
+    def backward(self, grad, out, x):
+        centered = x - mean(x, axis=self.axes, keepdims=True)
+        return self._keep(grad) * centered * (2 / (self.count - self.ddof))
+
+
+class Std(_Reduction):
+    """out = sqrt(var(x));   d out/dx_i = (x_i - m) / ((n - ddof) out)"""
+
+    def forward(self, x, axis=None, ddof=0, keepdims=False):
+        self.ddof = ddof
+        return np.std(x, axis=self.setup(x, axis, keepdims), ddof=ddof, keepdims=keepdims)
+
+    def backward(self, grad, out, x):
+        centered = x - mean(x, axis=self.axes, keepdims=True)
+        return self._keep(grad) * centered / (self._keep(out) * (self.count - self.ddof))
+
+
+class Max(_Reduction):
+    """out = max_i x_i;   d out/dx_i = 1 at the maximum, 0 elsewhere
+
+    Tied maxima split the gradient evenly (as PyTorch's full reductions).
+    """
+
+    def forward(self, x, axis=None, keepdims=False):
+        out = np.max(x, axis=self.setup(x, axis, keepdims), keepdims=True)
+        hits = x == out
+        self.share = hits / hits.sum(axis=self.axes, keepdims=True)
+        return out if keepdims else out.reshape(self.out_shape)
+
+    def backward(self, grad, out, x):
+        return self._keep(grad) * self.share.astype(x.dtype, copy=False)
+
+
+class Min(_Reduction):
+    """out = min_i x_i;   d out/dx_i = 1 at the minimum, 0 elsewhere (ties split evenly)"""
+
+    def forward(self, x, axis=None, keepdims=False):
+        out = np.min(x, axis=self.setup(x, axis, keepdims), keepdims=True)
+        hits = x == out
+        self.share = hits / hits.sum(axis=self.axes, keepdims=True)
+        return out if keepdims else out.reshape(self.out_shape)
+
+    def backward(self, grad, out, x):
+        return self._keep(grad) * self.share.astype(x.dtype, copy=False)
+
+
+class Prod(_Reduction):
+    """out = prod_i x_i;   d out/dx_i = prod_{j != i} x_j  (= out / x_i when x_i != 0)
+
+    With zeros in x, out / x_i is 0/0, so the product of the other elements is
+    computed directly (that path is first-order only).
+    """
+
+    def forward(self, x, axis=None, keepdims=False):
+        return np.prod(x, axis=self.setup(x, axis, keepdims), keepdims=keepdims)
+
+    def backward(self, grad, out, x):
+        if np.all(x.data != 0):
+            return self._keep(grad) * self._keep(out) / x
+        return self._keep(grad) * _product_of_others(x.data, self.axes)
+
+
+def _product_of_others(x: np.ndarray, axes: tuple[int, ...]) -> np.ndarray:
+    moved = np.moveaxis(x, axes, tuple(range(-len(axes), 0)))
+    flat = moved.reshape(moved.shape[: moved.ndim - len(axes)] + (-1,))
+    ones = np.ones_like(flat[..., :1])
+    left = np.cumprod(np.concatenate([ones, flat[..., :-1]], axis=-1), axis=-1)
+    right = np.cumprod(np.concatenate([ones, flat[..., :0:-1]], axis=-1), axis=-1)[..., ::-1]
+    others = (left * right).reshape(moved.shape)
+    return np.moveaxis(others, tuple(range(-len(axes), 0)), axes)
+
+
+def _safe_exp(shifted: np.ndarray) -> np.ndarray:
+    # After subtracting the max every exponent is <= 0: exp cannot overflow, and
+    # an exponent far below 0 underflowing to exactly 0 is the right answer.
+    with np.errstate(under="ignore"):
+        return np.exp(shifted)
+
+
+def _shifted(x: np.ndarray, axes: Any) -> np.ndarray:
+    peak = np.max(x, axis=axes, keepdims=True)
+    return x - np.where(np.isfinite(peak), peak, 0)
+
+
+class Logsumexp(_Reduction):
+    """out = log sum_i exp(x_i);   d out/dx_i = exp(x_i - out)  (the softmax)
+
+    Computed as m + log sum_i exp(x_i - m) with m = max x: no overflow.
+    """
+
+    def forward(self, x, axis=None, keepdims=False):
+        axes = self.setup(x, axis, keepdims)
+        peak = np.max(x, axis=axes, keepdims=True)
+        peak = np.where(np.isfinite(peak), peak, 0)
+        out = np.log(np.sum(_safe_exp(x - peak), axis=axes, keepdims=True)) + peak
+        return out if keepdims else out.reshape(self.out_shape)
+
+    def backward(self, grad, out, x):
+        return self._keep(grad) * exp(x - self._keep(out))
+
+
+class Softmax(Function):
+    """out_i = exp(x_i) / sum_j exp(x_j);   d out_i/dx_j = out_i (delta_ij - out_j)
+
+    so the vector-Jacobian product is out * (grad - sum(grad * out)).
+    """
+
+    def forward(self, x, axis=-1):
+        self.axis = axis
+        e = _safe_exp(_shifted(x, axis))
+        return e / np.sum(e, axis=axis, keepdims=True)
+
+    def backward(self, grad, out, x):
+        return out * (grad - sum(grad * out, axis=self.axis, keepdims=True))
+
+
+class LogSoftmax(Function):
+    """out_i = x_i - logsumexp(x);   d out_i/dx_j = delta_ij - softmax_j
+
+    so the vector-Jacobian product is grad - exp(out) * sum(grad).
+    """
+
+    def forward(self, x, axis=-1):
+        self.axis = axis
+        shifted = _shifted(x, axis)
+        return shifted - np.log(np.sum(_safe_exp(shifted), axis=axis, keepdims=True))
+
+    def backward(self, grad, out, x):
+        return grad - out.exp() * sum(grad, axis=self.axis, keepdims=True)
+
+
+def sum(x: Any, axis: Any = None, keepdims: bool = False) -> Tensor:
+    """Sum over ``axis`` (None: all axes; an int or a tuple; negative counts from the end)."""
+    return Sum.apply(x, axis=axis, keepdims=keepdims)
+
+
+def mean(x: Any, axis: Any = None, keepdims: bool = False) -> Tensor:
+    """Arithmetic mean over ``axis``."""
+    return Mean.apply(x, axis=axis, keepdims=keepdims)
+
+
+def var(x: Any, axis: Any = None, ddof: int = 0, keepdims: bool = False) -> Tensor:
+    """Variance over ``axis``, dividing by ``n - ddof`` (NumPy's default ddof=0)."""
+    return Var.apply(x, axis=axis, ddof=ddof, keepdims=keepdims)
+
+
+def std(x: Any, axis: Any = None, ddof: int = 0, keepdims: bool = False) -> Tensor:
+    """Standard deviation over ``axis``, dividing by ``n - ddof``."""
+    return Std.apply(x, axis=axis, ddof=ddof, keepdims=keepdims)
+
+
+def max(x: Any, axis: Any = None, keepdims: bool = False) -> Tensor:
+    """Maximum over ``axis``; tied maxima share the gradient evenly."""
+    return Max.apply(x, axis=axis, keepdims=keepdims)
+
+
+def min(x: Any, axis: Any = None, keepdims: bool = False) -> Tensor:
+    """Minimum over ``axis``; tied minima share the gradient evenly."""
+    return Min.apply(x, axis=axis, keepdims=keepdims)
+
+
+def prod(x: Any, axis: Any = None, keepdims: bool = False) -> Tensor:
+    """Product over ``axis``."""
+    return Prod.apply(x, axis=axis, keepdims=keepdims)
+
+
+def logsumexp(x: Any, axis: Any = None, keepdims: bool = False) -> Tensor:
+    """log(sum(exp(x))) over ``axis``, stable for any magnitude of x.
+
+    >>> import minigrad as mg
+    >>> mg.logsumexp(mg.tensor([1000.0, 1000.0])).item()
+    1000.6931471805599
+    """
+    return Logsumexp.apply(x, axis=axis, keepdims=keepdims)
+
+
+def softmax(x: Any, axis: int = -1) -> Tensor:
+    """exp(x) / sum(exp(x)) along ``axis``, stable for any magnitude of x."""
+    return Softmax.apply(x, axis=_single_axis(x, axis, "softmax"))
+
+
+def log_softmax(x: Any, axis: int = -1) -> Tensor:
+    """x - logsumexp(x) along ``axis``, stable for any magnitude of x."""
+    return LogSoftmax.apply(x, axis=_single_axis(x, axis, "log_softmax"))
+
+
+def argmax(x: Any, axis: Any = None) -> Any:
+    """Index of the maximum (a plain NumPy integer or array, not differentiable)."""
+    data = x.data if isinstance(x, Tensor) else np.asarray(x)
+    return np.argmax(data, axis=_single_axis(data, axis, "argmax") if axis is not None else None)
+
+
+def argmin(x: Any, axis: Any = None) -> Any:
+    """Index of the minimum (a plain NumPy integer or array, not differentiable)."""
+    data = x.data if isinstance(x, Tensor) else np.asarray(x)
+    return np.argmin(data, axis=_single_axis(data, axis, "argmin") if axis is not None else None)
+
+
+def _single_axis(x: Any, axis: Any, op: str) -> int:
+    ndim = np.ndim(x.data if isinstance(x, Tensor) else x)
+    if isinstance(axis, bool) or not isinstance(axis, (int, np.integer)):
+        raise TypeError(f"{op}: axis must be a single int, not {axis!r}.")
+    return _normalize_axes(axis, builtins.max(ndim, 1), op)[0]

@@ -1,0 +1,421 @@
+"""Tensor: a NumPy array that remembers how it was made.
+
+A Tensor holds ``data`` (a NumPy array), and, when it requires grad, the node
+``_ctx`` (a :class:`~minigrad.engine.Function`) that produced it from its
+``parents``. ``backward()`` hands the graph to the engine (``engine.py``, read
+it next). Operators and methods here are one-line delegations to the ops in
+``minigrad/ops/``, where each forward rule sits beside its backward rule.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+_FLOAT_KINDS = "f"
+
+
+class Tensor:
+    """An n-dimensional array with reverse-mode automatic differentiation.
+
+    >>> import minigrad as mg
+    >>> x = mg.tensor([1.0, 2.0, 3.0], requires_grad=True)
+    >>> y = (x * x).sum()
+    >>> y.backward()
+    >>> x.grad
+    Tensor([2., 4., 6.])
+    """
+
+    __slots__ = ("data", "grad", "requires_grad", "name", "_ctx", "_version",
+                 "_retains_grad", "__weakref__")
+    __array_priority__ = 1000
+
+    def __init__(self, data: Any, requires_grad: bool = False, dtype: Any = None,
+                 name: str | None = None) -> None:
+        self.data = _to_array(data, dtype)
+        self.grad: Tensor | None = None
+        self.requires_grad = False
+        self.name = name
+        self._ctx = None
+        self._version = 0
+        self._retains_grad = False
+        if requires_grad:
+            self.requires_grad_(True)
+
+    @classmethod
+    def _make(cls, data: Any, requires_grad: bool = False) -> Tensor:
+        """Wrap an array without copying or checking (the ops' fast path)."""
+        t = cls.__new__(cls)
+        t.data = data
+        t.grad = None
+        t.requires_grad = requires_grad
+        t.name = None
+        t._ctx = None
+        t._version = 0
+        t._retains_grad = False
+        return t
+
+    # -- what a Tensor is --------------------------------------------------
+
+    @property
+    def shape(self) -> tuple[int, ...]:
+        return self.data.shape
+
+    @property
+    def ndim(self) -> int:
+        return self.data.ndim
+
+    @property
+    def size(self) -> int:
+        return int(self.data.size)
+
+    @property
+    def dtype(self) -> np.dtype:
+        return self.data.dtype
+
+    @property
+    def is_leaf(self) -> bool:
+        """True for Tensors made by the user rather than by an op (and for all
+        Tensors that do not require grad), as PyTorch."""
+        return self._ctx is None
+
+    @property
+    def op(self) -> str:
+        """Name of the op that produced this Tensor; ``""`` for a leaf."""
+        return "" if self._ctx is None else self._ctx.op
+
+    @property
+    def parents(self) -> tuple[Tensor, ...]:
+        return () if self._ctx is None else self._ctx.inputs
+
+    @property
+    def T(self) -> Tensor:
+        return shape_ops.transpose(self)
+
+    # -- autograd ----------------------------------------------------------
+
+    def backward(self, gradient: Any = None, retain_graph: bool | None = None,
+                 create_graph: bool = False) -> None:
+        """Accumulate d self / d leaf into ``leaf.grad`` for every leaf that requires grad.
+
+        ``gradient`` is d loss / d self; it may be omitted only when ``self`` has
+        one element (then it is 1). ``retain_graph`` defaults to ``create_graph``.
+        """
+        if not self.requires_grad:
+            raise RuntimeError(
+                "backward: this tensor does not require grad, so there is no graph to go "
+                "through. Create the inputs with requires_grad=True (and not under no_grad)."
+            )
+        grad = _initial_gradient(self, gradient, "backward")
+        if retain_graph is None:
+            retain_graph = create_graph
+        engine.backward([self], [grad], retain_graph=retain_graph, create_graph=create_graph)
+
+    def retain_grad(self) -> None:
+        """Keep this non-leaf Tensor's gradient in ``.grad`` during backward (for
+        inspecting and drawing intermediate gradients)."""
+        if self._ctx is not None:
+            self._retains_grad = True
+
+    def detach(self) -> Tensor:
+        """A new Tensor sharing ``data``, cut from the graph."""
+        return Tensor._make(self.data)
+
+    def requires_grad_(self, flag: bool = True) -> Tensor:
+        if flag and self.data.dtype.kind not in _FLOAT_KINDS:
+            raise TypeError(
+                f"requires_grad: only floating-point tensors can require grad, but this one "
+                f"has dtype {self.data.dtype}. Convert first, e.g. "
+                f"mg.tensor(data, dtype=np.float64, requires_grad=True)."
+            )
+        if not flag and self._ctx is not None:
+            raise RuntimeError("requires_grad_: cannot turn off grad on a non-leaf tensor; "
+                               "use .detach() instead.")
+        self.requires_grad = bool(flag)
+        return self
+
+    def zero_grad(self) -> None:
+        self.grad = None
+
+    # -- leaving minigrad --------------------------------------------------
+
+    def numpy(self) -> np.ndarray:
+        """The data as a NumPy array (shared, not copied)."""
+        return self.data
+
+    def item(self) -> Any:
+        if self.data.size != 1:
+            raise ValueError(f"item: only a one-element tensor converts to a Python number, "
+                             f"but this tensor has shape {self.shape}. Index it first.")
+        return self.data.item()
+
+    def tolist(self) -> Any:
+        return self.data.tolist()
+
+    def astype(self, dtype: Any) -> Tensor:
+        return elementwise.astype(self, dtype)
+
+    def __array__(self, dtype: Any = None, copy: bool | None = None) -> np.ndarray:
+        if dtype is not None and dtype != self.data.dtype:
+            return self.data.astype(dtype)
+        return self.data.copy() if copy else self.data
+
+    def __array_ufunc__(self, ufunc: np.ufunc, method: str, *inputs: Any, **kwargs: Any) -> Any:
+        return interop.array_ufunc(ufunc, method, inputs, kwargs)
+
+    def __array_function__(self, func: Any, types: Any, args: Any, kwargs: Any) -> Any:
+        return interop.array_function(func, args, kwargs)
+
+    def __repr__(self) -> str:
+        body = np.array2string(self.data, separator=", ", prefix="Tensor(")
+        extra = ""
+        if self.dtype not in (np.float64, np.int64, np.bool_):
+            extra += f", dtype={self.dtype}"
+        if self._ctx is not None:
+            extra += f", op={self.op}"
+        elif self.requires_grad:
+            extra += ", requires_grad=True"
+        if self.name:
+            extra += f", name={self.name!r}"
+        return f"Tensor({body}{extra})"
+
+    def __len__(self) -> int:
+        if self.ndim == 0:
+            raise TypeError("len() of a 0-d tensor")
+        return self.shape[0]
+
+    def __iter__(self) -> Any:
+        if self.ndim == 0:
+            raise TypeError("iteration over a 0-d tensor")
+        return (self[i] for i in range(self.shape[0]))
+
+    def __bool__(self) -> bool:
+        if self.data.size != 1:
+            raise ValueError(f"The truth value of a tensor of shape {self.shape} is ambiguous. "
+                             "Use (t).all() / (t).any() or compare t.item().")
+        return bool(self.data)
+
+    def __float__(self) -> float:
+        return float(self.item())
+
+    def __int__(self) -> int:
+        return int(self.item())
+
+    __hash__ = object.__hash__  # identity: == builds a Tensor, so graphs key by id
+
+    # -- operators ---------------------------------------------------------
+
+    def __add__(self, other: Any) -> Tensor:
+        return arithmetic.add(self, other)
+
+    def __radd__(self, other: Any) -> Tensor:
+        return arithmetic.add(other, self)
+
+    def __sub__(self, other: Any) -> Tensor:
+        return arithmetic.subtract(self, other)
+
+    def __rsub__(self, other: Any) -> Tensor:
+        return arithmetic.subtract(other, self)
+
+    def __mul__(self, other: Any) -> Tensor:
+        return arithmetic.multiply(self, other)
+
+    def __rmul__(self, other: Any) -> Tensor:
+        return arithmetic.multiply(other, self)
+
+    def __truediv__(self, other: Any) -> Tensor:
+        return arithmetic.divide(self, other)
+
+    def __rtruediv__(self, other: Any) -> Tensor:
+        return arithmetic.divide(other, self)
+
+    def __pow__(self, other: Any) -> Tensor:
+        return arithmetic.power(self, other)
+
+    def __rpow__(self, other: Any) -> Tensor:
+        return arithmetic.power(other, self)
+
+    def __matmul__(self, other: Any) -> Tensor:
+        return matrix.matmul(self, other)
+
+    def __rmatmul__(self, other: Any) -> Tensor:
+        return matrix.matmul(other, self)
+
+    def __neg__(self) -> Tensor:
+        return arithmetic.negative(self)
+
+    def __pos__(self) -> Tensor:
+        return self
+
+    def __abs__(self) -> Tensor:
+        return arithmetic.abs(self)
+
+    def __getitem__(self, index: Any) -> Tensor:
+        return indexing.getitem(self, index)
+
+    def __lt__(self, other: Any) -> Tensor:
+        return arithmetic.less(self, other)
+
+    def __le__(self, other: Any) -> Tensor:
+        return arithmetic.less_equal(self, other)
+
+    def __gt__(self, other: Any) -> Tensor:
+        return arithmetic.greater(self, other)
+
+    def __ge__(self, other: Any) -> Tensor:
+        return arithmetic.greater_equal(self, other)
+
+    def __eq__(self, other: Any) -> Tensor:  # type: ignore[override]
+        return arithmetic.equal(self, other)
+
+    def __ne__(self, other: Any) -> Tensor:  # type: ignore[override]
+        return arithmetic.not_equal(self, other)
+
+    # -- methods (NumPy's names) ---------------------------------------------
+
+    def abs(self) -> Tensor:
+        return arithmetic.abs(self)
+
+    def exp(self) -> Tensor:
+        return elementwise.exp(self)
+
+    def log(self) -> Tensor:
+        return elementwise.log(self)
+
+    def sqrt(self) -> Tensor:
+        return elementwise.sqrt(self)
+
+    def sin(self) -> Tensor:
+        return elementwise.sin(self)
+
+    def cos(self) -> Tensor:
+        return elementwise.cos(self)
+
+    def tanh(self) -> Tensor:
+        return elementwise.tanh(self)
+
+    def sigmoid(self) -> Tensor:
+        return elementwise.sigmoid(self)
+
+    def relu(self) -> Tensor:
+        return elementwise.relu(self)
+
+    def clip(self, lo: Any = None, hi: Any = None) -> Tensor:
+        return elementwise.clip(self, lo, hi)
+
+    def sum(self, axis: Any = None, keepdims: bool = False) -> Tensor:
+        return reductions.sum(self, axis=axis, keepdims=keepdims)
+
+    def mean(self, axis: Any = None, keepdims: bool = False) -> Tensor:
+        return reductions.mean(self, axis=axis, keepdims=keepdims)
+
+    def var(self, axis: Any = None, ddof: int = 0, keepdims: bool = False) -> Tensor:
+        return reductions.var(self, axis=axis, ddof=ddof, keepdims=keepdims)
+
+    def std(self, axis: Any = None, ddof: int = 0, keepdims: bool = False) -> Tensor:
+        return reductions.std(self, axis=axis, ddof=ddof, keepdims=keepdims)
+
+    def max(self, axis: Any = None, keepdims: bool = False) -> Tensor:
+        return reductions.max(self, axis=axis, keepdims=keepdims)
+
+    def min(self, axis: Any = None, keepdims: bool = False) -> Tensor:
+        return reductions.min(self, axis=axis, keepdims=keepdims)
+
+    def prod(self, axis: Any = None, keepdims: bool = False) -> Tensor:
+        return reductions.prod(self, axis=axis, keepdims=keepdims)
+
+    def logsumexp(self, axis: Any = None, keepdims: bool = False) -> Tensor:
+        return reductions.logsumexp(self, axis=axis, keepdims=keepdims)
+
+    def argmax(self, axis: Any = None) -> Any:
+        return reductions.argmax(self, axis=axis)
+
+    def argmin(self, axis: Any = None) -> Any:
+        return reductions.argmin(self, axis=axis)
+
+    def all(self, axis: Any = None) -> Tensor:
+        return Tensor._make(np.asarray(self.data.all(axis=axis)))
+
+    def any(self, axis: Any = None) -> Tensor:
+        return Tensor._make(np.asarray(self.data.any(axis=axis)))
+
+    def reshape(self, *shape: Any) -> Tensor:
+        return shape_ops.reshape(self, shape[0] if len(shape) == 1 else shape)
+
+    def transpose(self, *axes: Any) -> Tensor:
+        return shape_ops.transpose(self, (axes[0] if len(axes) == 1 else axes) or None)
+
+    def swapaxes(self, axis1: int, axis2: int) -> Tensor:
+        return shape_ops.swapaxes(self, axis1, axis2)
+
+    def squeeze(self, axis: Any = None) -> Tensor:
+        return shape_ops.squeeze(self, axis)
+
+    def flatten(self) -> Tensor:
+        return shape_ops.flatten(self)
+
+    def dot(self, other: Any) -> Tensor:
+        return matrix.dot(self, other)
+
+    def trace(self) -> Tensor:
+        return matrix.trace(self)
+
+
+def _to_array(data: Any, dtype: Any) -> Any:
+    """Copy ``data`` into a new array, as ``np.array`` does, with clear errors."""
+    if isinstance(data, Tensor):
+        data = data.data
+    if isinstance(data, (str, bytes)) or data is None or isinstance(data, (dict, set)):
+        raise TypeError(f"tensor: cannot make a tensor from {type(data).__name__} {data!r}; "
+                        "pass numbers, (nested) lists of numbers, or an array.")
+    if _is_duck_array(data):  # Dask, CuPy, ...: keep the array type, never load it into memory
+        return data.astype(dtype) if dtype is not None else data.copy()
+    try:
+        array = np.array(data, dtype=dtype)
+    except ValueError as exc:
+        raise ValueError(
+            f"tensor: cannot make a tensor from this {type(data).__name__}: {exc}. "
+            "Nested lists must be rectangular (every row the same length)."
+        ) from None
+    except TypeError as exc:
+        raise TypeError(f"tensor: cannot convert {type(data).__name__} to a numeric array: "
+                        f"{exc}") from None
+    if array.dtype.kind not in "biuf":
+        raise TypeError(
+            f"tensor: data of dtype {array.dtype} is not supported; minigrad holds bool, "
+            "integer and floating-point numbers. Check for strings, None or ragged "
+            "sublists in the input."
+        )
+    return array
+
+
+def _is_duck_array(data: Any) -> bool:
+    return (not isinstance(data, (np.ndarray, np.generic))
+            and hasattr(data, "__array_function__") and hasattr(data, "shape")
+            and hasattr(data, "dtype"))
+
+
+def _initial_gradient(t: Tensor, gradient: Any, where: str) -> Tensor:
+    if gradient is None:
+        if t.size != 1:
+            raise ValueError(
+                f"{where}: gradient can be omitted only for a one-element tensor, but this "
+                f"tensor has shape {t.shape}. Pass gradient= with shape {t.shape}."
+            )
+        return Tensor._make(np.ones_like(t.data))
+    grad = gradient if isinstance(gradient, Tensor) else Tensor(gradient, dtype=t.dtype)
+    if grad.shape != t.shape:
+        if grad.size == 1 and t.size == 1:
+            return grad.reshape(t.shape)
+        raise ValueError(
+            f"{where}: gradient has shape {grad.shape} but the tensor has shape {t.shape}; "
+            f"they must match."
+        )
+    return grad
+
+
+# The ops refer to Tensor, so they are imported after it is defined.
+from minigrad import engine, interop  # noqa: E402
+from minigrad.ops import arithmetic, elementwise, indexing, matrix, reductions  # noqa: E402
+from minigrad.ops import shape as shape_ops  # noqa: E402
