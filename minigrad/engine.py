@@ -20,6 +20,7 @@ from typing import Any
 
 import numpy as np
 
+from minigrad import backends
 from minigrad.tensor import Tensor
 
 # ---------------------------------------------------------------------------
@@ -127,9 +128,12 @@ class Function:
             f"{type(self).__name__} must define backward(self, grad, out, *inputs)"
         )
 
+    #: the op's name in graphs and errors; by default the class name in lower case
+    name: str | None = None
+
     @property
     def op(self) -> str:
-        return type(self).__name__.lower()
+        return self.name or type(self).__name__.lower()
 
     @classmethod
     def apply(cls, *inputs: Any, **params: Any) -> Tensor:
@@ -162,21 +166,22 @@ def _constant(x: Any, inputs: Sequence[Any]) -> Tensor:
     if isinstance(x, (int, float)) and not isinstance(x, bool):
         for other in inputs:
             if isinstance(other, Tensor) and other.dtype.kind == "f":
-                return Tensor._make(np.asarray(x, dtype=other.dtype))
+                value = np.asarray(x, dtype=other.dtype)  # on CuPy/Dask: their own array type
+                return Tensor._make(backends.asarray_like(value, other.data))
     return Tensor(x)
 
 
 def _rephrase(op: str, exc: Exception, tensors: Sequence[Tensor]) -> Exception:
     shapes = ", ".join(str(t.shape) for t in tensors)
     message = str(exc)
+    if message.startswith(f"{op}:"):
+        return exc  # the op already explained itself
     if "broadcast" in message:
         hint = (
             "Broadcasting aligns shapes from the right; each pair of axes must be equal "
             "or one of them 1. Reshape an operand (e.g. x.reshape(-1, 1)) so they match."
         )
         return ValueError(f"{op}: shapes {shapes} do not broadcast together. {hint}")
-    if message.startswith(f"{op}:"):
-        return exc
     error = type(exc) if type(exc) in (ValueError, IndexError, TypeError) else ValueError
     if isinstance(exc, np.exceptions.AxisError):
         error = np.exceptions.AxisError
@@ -281,6 +286,9 @@ def backward(
         for node in order:
             if node._ctx is not None:
                 _free(node._ctx)
+    if wanted is None and not create_graph and any(backends.is_lazy(t.data) for t in roots):
+        # Dask: compute every leaf gradient (and the loss) in one pass over the data
+        backends.materialize_grads([node for node in order if node._ctx is None], roots)
     if wanted is None:
         return None
     return [wanted[id(t)] for t in inputs]  # type: ignore[union-attr]
@@ -313,7 +321,7 @@ def _run_node(fn: Function, out: Tensor, grad: Tensor, pending: dict[int, Tensor
         if g is None or not fn.needs_input_grad[index]:
             continue
         if not isinstance(g, Tensor):
-            g = Tensor._make(g if isinstance(g, np.ndarray) else np.asarray(g))
+            g = Tensor._make(g if hasattr(g, "__array_function__") else np.asarray(g))
         g = unbroadcast(g, tensor.shape, fn.op, index)
         if g.dtype != tensor.dtype:
             g = g.astype(tensor.dtype)  # gradients keep their input's dtype, as PyTorch

@@ -34,6 +34,8 @@ class ScatterAdd(Function):
     differentiated (second derivatives through indexing).
     """
 
+    name = "scatter_add"
+
     def forward(self, g, shape, index):
         self.index = index
         out = np.zeros_like(g, shape=shape)

@@ -205,6 +205,8 @@ class LogSoftmax(Function):
     so the vector-Jacobian product is grad - exp(out) * sum(grad).
     """
 
+    name = "log_softmax"
+
     def forward(self, x, axis=-1):
         self.axis = axis
         shifted = _shifted(x, axis)

@@ -71,6 +71,8 @@ class Squeeze(Function):
 class ExpandDims(Function):
     """out = x with a new size-1 axis;   the gradient is reshaped back"""
 
+    name = "expand_dims"
+
     def forward(self, x, axis):
         return np.expand_dims(x, axis)
 
@@ -84,6 +86,8 @@ class BroadcastTo(Function):
     The rule returns the gradient at the output's shape: the engine's
     unbroadcast sums it over the copies.
     """
+
+    name = "broadcast_to"
 
     def forward(self, x, shape):
         try:

@@ -1,0 +1,362 @@
+"""The backward pass, one node at a time: ``backward_steps`` and ``explain``.
+
+``backward_steps(root)`` replays what ``engine.backward`` does -- the same
+topological order, the same calls to each node's ``Function.backward``, the
+same ``unbroadcast`` and the same accumulation when a Tensor is used more than
+once -- but records every step instead of writing ``.grad``. It runs under
+``no_grad``, frees nothing and touches no ``.grad``, so it can be called before
+(or instead of) ``loss.backward()``, or after ``backward(retain_graph=True)``.
+
+``explain(root)`` turns those steps into text (or Markdown with LaTeX).
+``mg.viz`` re-exports both.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from minigrad import engine
+from minigrad.tensor import Tensor
+
+__all__ = ["RULES", "Contribution", "Step", "backward_steps", "explain", "node_names"]
+
+# Local derivative of each op, written with the names of its inputs: {x}, {y}
+# (first / second input) and {out}. Ops not listed fall back to the first line
+# of their Function's docstring, which by house style states the derivative.
+RULES: dict[str, tuple[str, ...]] = {
+    "add": ("d({x} + {y})/d{x} = 1", "d({x} + {y})/d{y} = 1"),
+    "subtract": ("d({x} - {y})/d{x} = 1", "d({x} - {y})/d{y} = -1"),
+    "multiply": ("d({x} * {y})/d{x} = {y}", "d({x} * {y})/d{y} = {x}"),
+    "divide": ("d({x} / {y})/d{x} = 1 / {y}", "d({x} / {y})/d{y} = -{x} / {y}^2"),
+    "negative": ("d(-{x})/d{x} = -1",),
+    "power": ("d({x}^{y})/d{x} = {y} * {x}^({y} - 1)", "d({x}^{y})/d{y} = {x}^{y} * log({x})"),
+    "abs": ("d|{x}|/d{x} = sign({x})   (0 at 0)",),
+    "exp": ("d exp({x})/d{x} = exp({x})",),
+    "log": ("d log({x})/d{x} = 1 / {x}",),
+    "sqrt": ("d sqrt({x})/d{x} = 1 / (2 sqrt({x}))",),
+    "sin": ("d sin({x})/d{x} = cos({x})",),
+    "cos": ("d cos({x})/d{x} = -sin({x})",),
+    "tanh": ("d tanh({x})/d{x} = 1 - tanh({x})^2",),
+    "sigmoid": ("d sigmoid({x})/d{x} = sigmoid({x}) * (1 - sigmoid({x}))",),
+    "relu": ("d relu({x})/d{x} = 1 where {x} > 0, else 0",),
+    "sum": ("d sum({x})/d{x} = 1 for each element: the upstream gradient is copied back",),
+    "mean": ("d mean({x})/d{x} = 1/N for each of the N averaged elements",),
+    "matmul": ("d({x} @ {y})/d{x} = upstream @ {y}^T", "d({x} @ {y})/d{y} = {x}^T @ upstream"),
+    "transpose": ("d {x}^T/d{x}: the upstream gradient is transposed back",),
+    "reshape": ("d reshape({x})/d{x}: the upstream gradient is reshaped back",),
+}
+
+
+@dataclass
+class Contribution:
+    """What one step sends to one input: ``grad`` (already summed to the input's
+    shape), and ``summed_axes`` / ``from_shape`` when broadcasting was undone."""
+
+    input: Tensor
+    name: str
+    grad: np.ndarray
+    from_shape: tuple[int, ...] | None = None
+    summed_axes: tuple[int, ...] = ()
+
+    @property
+    def note(self) -> str:
+        if self.from_shape is None:
+            return ""
+        return (f"{self.name} was broadcast from {self.input.shape} to {self.from_shape}, so the "
+                f"gradient is summed over axes {self.summed_axes}")
+
+
+@dataclass
+class Step:
+    """One node of the backward pass, in the order the engine visits it.
+
+    Attributes: ``index`` (0 = the root), ``node`` (the Tensor), ``name``,
+    ``op`` (``""`` for a leaf), ``upstream`` (d root / d node, the gradient that
+    arrived), ``received`` (``(consumer name, gradient)`` for each consumer that
+    sent a share; more than one means accumulation), ``rule`` (the local
+    derivative as text), ``contributions`` (one :class:`Contribution` per input
+    that needs a gradient).
+    """
+
+    index: int
+    node: Tensor
+    name: str
+    op: str
+    upstream: np.ndarray
+    received: list[tuple[str, np.ndarray]] = field(default_factory=list)
+    rule: str = ""
+    contributions: list[Contribution] = field(default_factory=list)
+
+    @property
+    def is_leaf(self) -> bool:
+        return self.node._ctx is None
+
+    @property
+    def accumulation(self) -> str:
+        """'h is used twice: 0.3 + 0.2 = 0.5' when several consumers sent gradients."""
+        if len(self.received) < 2:
+            return ""
+        times = {2: "twice", 3: "three times"}.get(len(self.received),
+                                                   f"{len(self.received)} times")
+        parts = " + ".join(fmt(g) for _, g in self.received)
+        return f"{self.name} is used {times}: {parts} = {fmt(self.upstream)}"
+
+    def __repr__(self) -> str:
+        return (f"Step({self.index}, {self.name!r}, op={self.op!r}, "
+                f"upstream={fmt(self.upstream)})")
+
+
+def fmt(a: Any, digits: int = 4) -> str:
+    """A value as short text: scalars and arrays of up to 6 elements printed,
+    larger ones summarized by shape, min, mean and max."""
+    a = np.asarray(a)
+    if a.size == 1:
+        return f"{a.item():.{digits}g}" if a.dtype.kind in "fc" else str(a.item())
+    if a.size <= 6:
+        text = np.array2string(a, precision=digits, separator=", ", suppress_small=True,
+                               max_line_width=10**6)
+        return text.replace("\n", "")
+    if a.dtype.kind not in "fiub":
+        return f"array of shape {a.shape}"
+    return (f"shape {a.shape}: min {a.min():.{digits}g}, mean {a.mean():.{digits}g}, "
+            f"max {a.max():.{digits}g}")
+
+
+def node_names(root: Tensor, params: dict[str, Tensor] | None = None) -> dict[int, str]:
+    """A readable name for every Tensor reachable from ``root``, keyed by ``id``.
+
+    ``t.name`` when set, else its name in ``params`` (e.g. ``layers.0.weight``),
+    else the value of a one-element constant, else ``<op>_<k>`` for op outputs
+    and ``leaf_<k>`` / ``const_<k>`` for leaves, numbered in forward order.
+    """
+    by_id = {id(t): n for n, t in (params or {}).items()}
+    order = _all_nodes(root)
+    names: dict[int, str] = {}
+    counters: dict[str, int] = {}
+    for t in reversed(order):  # forward order: inputs first, so numbers read naturally
+        if t.name:
+            names[id(t)] = t.name
+        elif id(t) in by_id:
+            names[id(t)] = by_id[id(t)]
+        elif t._ctx is None and not t.requires_grad and t.size == 1:
+            names[id(t)] = fmt(t.data)
+        else:
+            kind = t.op or ("leaf" if t.requires_grad else "const")
+            counters[kind] = counters.get(kind, 0) + 1
+            names[id(t)] = f"{kind}_{counters[kind]}"
+    return names
+
+
+def _all_nodes(root: Tensor) -> list[Tensor]:
+    """Every Tensor reachable from root (constants included), root first; iterative."""
+    seen = {id(root)}
+    order, stack = [], [root]
+    while stack:
+        t = stack.pop()
+        order.append(t)
+        for p in t.parents:
+            if id(p) not in seen:
+                seen.add(id(p))
+                stack.append(p)
+    return order
+
+
+def _rule_text(fn: Any, names: list[str], out: str) -> str:
+    templates = RULES.get(fn.op)
+    slots = dict(zip("xyz", names)) | {"out": out}
+    if templates is not None and len(templates) == len(names):
+        try:  # only the inputs that need a gradient
+            return ",   ".join(t.format(**slots) for t, needed
+                               in zip(templates, fn.needs_input_grad) if needed)
+        except (KeyError, IndexError):
+            pass
+    doc = (type(fn).__doc__ or "").strip().splitlines()
+    if not doc:
+        return f"{fn.op}: (no rule written; its Function.backward is used as is)"
+    line = doc[0]
+    for key, value in slots.items():  # x -> the input's name, out -> the output's name
+        line = re.sub(rf"\b{key}\b", value, line)
+    return line
+
+
+def backward_steps(root: Tensor, gradient: Any = None,
+                   params: dict[str, Tensor] | None = None) -> list[Step]:
+    """The backward pass from ``root`` as a list of :class:`Step`, one per node.
+
+    Steps come in the order ``engine.backward`` runs them (root first, leaves
+    last). Each node's own ``Function.backward`` is called, exactly as the
+    engine does, under ``no_grad``; nothing is freed and no ``.grad`` changes.
+    ``gradient`` seeds the root (default 1 for a one-element root).
+
+    >>> import minigrad as mg
+    >>> x = mg.tensor(3.0, requires_grad=True, name="x")
+    >>> y = mg.tanh(x * x)
+    >>> [s.op or "leaf" for s in backward_steps(y)]
+    ['tanh', 'multiply', 'leaf']
+    >>> x.grad is None
+    True
+    """
+    if not isinstance(root, Tensor):
+        raise TypeError(f"backward_steps: root must be a minigrad Tensor, not "
+                        f"{type(root).__name__}.")
+    if not root.requires_grad:
+        raise ValueError("backward_steps: the root does not require grad, so there is no "
+                         "backward pass to explain. Create its inputs with requires_grad=True.")
+    seed = _seed(root, gradient)
+    names = node_names(root, params)
+    order = engine.toposort([root])
+    pending: dict[int, list[tuple[str, np.ndarray]]] = {id(root): [("seed", seed)]}
+    steps: list[Step] = []
+    with engine.no_grad():
+        for node in order:
+            received = pending.pop(id(node), None)
+            if received is None:
+                continue
+            upstream = received[0][1]
+            for _, g in received[1:]:
+                upstream = upstream + g
+            name = names[id(node)]
+            step = Step(len(steps), node, name, node.op, upstream,
+                        received if len(received) > 1 else [])
+            steps.append(step)
+            fn = node._ctx
+            if fn is None:
+                step.rule = f"{name} is a leaf: the gradient is accumulated into {name}.grad"
+                continue
+            if fn._freed:
+                raise RuntimeError(
+                    f"backward_steps: the graph through '{fn.op}' was freed by an earlier "
+                    "backward(). Explain before calling backward, call "
+                    "backward(retain_graph=True), or use mg.viz.trace(root)."
+                )
+            input_names = [names[id(t)] for t in fn.inputs]
+            step.rule = _rule_text(fn, input_names, name)
+            grads = fn.backward(Tensor._make(upstream), node, *fn.inputs)
+            if not isinstance(grads, tuple):
+                grads = (grads,)
+            for i, (t, g) in enumerate(zip(fn.inputs, grads)):
+                if g is None or not fn.needs_input_grad[i]:
+                    continue
+                if not isinstance(g, Tensor):
+                    g = Tensor._make(np.asarray(g))
+                raw_shape = g.shape
+                g = engine.unbroadcast(g, t.shape, fn.op, i)
+                array = np.asarray(g.data, dtype=t.dtype)
+                c = Contribution(t, input_names[i], array)
+                if raw_shape != t.shape:
+                    c.from_shape = raw_shape
+                    lead = len(raw_shape) - len(t.shape)
+                    c.summed_axes = tuple(range(lead)) + tuple(
+                        lead + k for k, s in enumerate(t.shape)
+                        if s == 1 and raw_shape[lead + k] != 1)
+                step.contributions.append(c)
+                pending.setdefault(id(t), []).append((name, array))
+    return steps
+
+
+def _seed(root: Tensor, gradient: Any) -> np.ndarray:
+    if gradient is None:
+        if root.size != 1:
+            raise ValueError(
+                f"backward_steps: gradient can be omitted only for a one-element root, but "
+                f"this root has shape {root.shape}. Pass gradient= with shape {root.shape}.")
+        return np.ones(root.shape, dtype=root.dtype)
+    seed = np.asarray(gradient.data if isinstance(gradient, Tensor) else gradient,
+                      dtype=root.dtype)
+    if seed.shape != root.shape:
+        seed = np.broadcast_to(seed, root.shape).copy()
+    return seed
+
+
+def _product(step: Step, c: Contribution) -> str:
+    """'1 * 0.5 = 0.5' for scalar steps (local = contribution / upstream), else the value."""
+    up, g = step.upstream, c.grad
+    if up.size == 1 and g.size == 1 and c.from_shape is None and up.item() != 0:
+        local = fmt(g.item() / up.item())
+        local = f"({local})" if local.startswith("-") else local
+        return f"{fmt(up)} * {local} = {fmt(g)}"
+    return fmt(g) if g.size <= 6 else f"({fmt(g)})"
+
+
+def explain(root: Tensor, format: str = "text", gradient: Any = None,
+            params: dict[str, Tensor] | None = None) -> str:
+    """The backward pass from ``root`` as readable chain-rule steps.
+
+    ``format="text"`` (default) gives plain text; ``format="markdown"`` gives
+    Markdown with LaTeX (for notebooks: ``IPython.display.Markdown(...)``).
+    Numbers are shown for small tensors, shape / min / mean / max for large ones.
+
+    >>> import minigrad as mg
+    >>> x = mg.tensor(2.0, requires_grad=True, name="x")
+    >>> y = x * x
+    >>> y.name = "y"
+    >>> print(explain(y))
+    Backward pass for L = y: 2 steps, in the order the engine runs them
+    <BLANKLINE>
+    Step 1: y = multiply(x, x)
+      upstream  dL/dy = 1   (the seed: dL/dL = 1)
+      rule      d(x * x)/dx = x,   d(x * x)/dx = x
+      to x: dL/dy * dy/dx = 1 * 2 = 2
+      to x: dL/dy * dy/dx = 1 * 2 = 2
+    <BLANKLINE>
+    Step 2: x (leaf)
+      upstream  dL/dx = 4
+      sum       x is used twice: 2 + 2 = 4
+      rule      x is a leaf: the gradient is accumulated into x.grad
+    """
+    if format not in ("text", "markdown"):
+        raise ValueError(f"explain: format must be 'text' or 'markdown', not {format!r}.")
+    steps = backward_steps(root, gradient=gradient, params=params)
+    names = node_names(root, params)
+    if format == "markdown":
+        return _markdown(steps, names)
+    top = steps[0].name
+    lines = [f"Backward pass for L = {top}: {len(steps)} steps, in the order the engine runs them"]
+    for s in steps:
+        lines.append("")
+        if s.is_leaf:
+            lines.append(f"Step {s.index + 1}: {s.name} (leaf)")
+        else:
+            args = ", ".join(names[id(t)] for t in s.node.parents)
+            lines.append(f"Step {s.index + 1}: {s.name} = {s.op}({args})")
+        seed = "   (the seed: dL/dL = 1)" if s.index == 0 else ""
+        lines.append(f"  upstream  dL/d{s.name} = {fmt(s.upstream)}{seed}")
+        if s.accumulation:
+            lines.append(f"  sum       {s.accumulation}")
+        lines.append(f"  rule      {s.rule}")
+        for c in s.contributions:
+            lines.append(f"  to {c.name}: dL/d{s.name} * d{s.name}/d{c.name} = {_product(s, c)}")
+            if c.note:
+                lines.append(f"      ({c.note})")
+    return "\n".join(lines)
+
+
+def _tex(name: str) -> str:
+    return r"\mathrm{" + name.replace("_", r"\_") + "}"
+
+
+def _markdown(steps: list[Step], names: dict[int, str]) -> str:
+    top = _tex(steps[0].name)
+    out = [f"**Backward pass for ${top}$**, {len(steps)} steps in the engine's order.", ""]
+    for s in steps:
+        n = _tex(s.name)
+        if s.is_leaf:
+            head = f"`{s.name}` (leaf)"
+        else:
+            head = f"`{s.name} = {s.op}({', '.join(names[id(t)] for t in s.node.parents)})`"
+        out.append(f"{s.index + 1}. {head}")
+        out.append(rf"   - upstream: $\frac{{\partial L}}{{\partial {n}}} = {fmt(s.upstream)}$")
+        if s.accumulation:
+            out.append(f"   - accumulated: {s.accumulation}")
+        out.append(f"   - rule: `{s.rule}`")
+        for c in s.contributions:
+            cn = _tex(c.name)
+            value = _product(s, c).replace("*", r"\cdot")
+            out.append(rf"   - to `{c.name}`: $\frac{{\partial L}}{{\partial {n}}}"
+                       rf"\frac{{\partial {n}}}{{\partial {cn}}} = {value}$"
+                       + (f" ({c.note})" if c.note else ""))
+    return "\n".join(out)
