@@ -141,17 +141,18 @@ class Tensor:
     # -- leaving minigrad --------------------------------------------------
 
     def numpy(self) -> np.ndarray:
-        """The data as a NumPy array (shared, not copied)."""
-        return self.data
+        """The data as a NumPy array (shared, not copied; Dask data is computed, CuPy
+        data copied to the host)."""
+        return self.data if isinstance(self.data, np.ndarray) else backends.to_numpy(self.data)
 
     def item(self) -> Any:
         if self.data.size != 1:
             raise ValueError(f"item: only a one-element tensor converts to a Python number, "
                              f"but this tensor has shape {self.shape}. Index it first.")
-        return self.data.item()
+        return self.numpy().item()
 
     def tolist(self) -> Any:
-        return self.data.tolist()
+        return self.numpy().tolist()
 
     def astype(self, dtype: Any) -> Tensor:
         return elementwise.astype(self, dtype)
@@ -168,7 +169,8 @@ class Tensor:
         return interop.array_function(func, args, kwargs)
 
     def __repr__(self) -> str:
-        body = np.array2string(self.data, separator=", ", prefix="Tensor(")
+        body = (np.array2string(self.data, separator=", ", prefix="Tensor(")
+                if isinstance(self.data, np.ndarray) else repr(self.data))  # never compute Dask
         extra = ""
         if self.dtype not in (np.float64, np.int64, np.bool_):
             extra += f", dtype={self.dtype}"
@@ -335,10 +337,12 @@ class Tensor:
         return reductions.argmin(self, axis=axis)
 
     def all(self, axis: Any = None) -> Tensor:
-        return Tensor._make(np.asarray(self.data.all(axis=axis)))
+        result = self.data.all(axis=axis)  # a NumPy scalar, or a lazy Dask array
+        return Tensor._make(np.asarray(result) if isinstance(result, np.generic) else result)
 
     def any(self, axis: Any = None) -> Tensor:
-        return Tensor._make(np.asarray(self.data.any(axis=axis)))
+        result = self.data.any(axis=axis)
+        return Tensor._make(np.asarray(result) if isinstance(result, np.generic) else result)
 
     def reshape(self, *shape: Any) -> Tensor:
         return shape_ops.reshape(self, shape[0] if len(shape) == 1 else shape)
@@ -416,6 +420,6 @@ def _initial_gradient(t: Tensor, gradient: Any, where: str) -> Tensor:
 
 
 # The ops refer to Tensor, so they are imported after it is defined.
-from minigrad import engine, interop  # noqa: E402
+from minigrad import backends, engine, interop  # noqa: E402
 from minigrad.ops import arithmetic, elementwise, indexing, matrix, reductions  # noqa: E402
 from minigrad.ops import shape as shape_ops  # noqa: E402
