@@ -251,7 +251,7 @@ def w4_numpy(data: dict[str, Any]) -> Callable[[], Result]:
         score = h2 @ W3 + b3
         margin = 1 - y * score
         loss = np.maximum(margin, 0).mean() + alpha * sum((p * p).sum() for p in params)
-        ds = -(margin > 0) * y / len(y)   # d mean(relu(1 - y s)) / ds
+        ds = (margin > 0) * (-y / len(y))  # d mean(relu(1 - y s)) / ds
         gW3, gb3 = h2.T @ ds, ds.sum(axis=0)
         d2 = (ds @ W3.T) * (a2 > 0)
         gW2, gb2 = h1.T @ d2, d2.sum(axis=0)

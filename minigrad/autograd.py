@@ -77,7 +77,7 @@ def grad(outputs: Tensor | Sequence[Tensor], inputs: Tensor | Sequence[Tensor],
                 "is recorded for it. Create it with requires_grad=True."
             )
     grads = [_upstream(out, g, k) for k, (out, g) in
-             enumerate(zip(outputs, _grad_outputs(grad_outputs, len(outputs))))]
+             enumerate(zip(outputs, _grad_outputs(grad_outputs, len(outputs)), strict=True))]
     if retain_graph is None:
         retain_graph = create_graph
     result = engine.backward(outputs, grads, retain_graph=retain_graph,
@@ -93,7 +93,7 @@ def grad(outputs: Tensor | Sequence[Tensor], inputs: Tensor | Sequence[Tensor],
 
 
 def jacobian(f: Callable[[Tensor], Tensor], x: Any) -> Tensor:
-    """The dense Jacobian ``J[i..., j...] = d f(x)[i...] / d x[j...]``, of shape ``out.shape + x.shape``.
+    """The dense Jacobian ``J[i..., j...] = d f(x)[i...] / d x[j...]``: ``out.shape + x.shape``.
 
     Computed by the engine: one backward pass (a vector-Jacobian product with a
     one-hot upstream gradient, ``retain_graph=True``) per output element gives
@@ -114,7 +114,7 @@ def jacobian(f: Callable[[Tensor], Tensor], x: Any) -> Tensor:
 
 
 def hessian(f: Callable[[Tensor], Tensor], x: Any) -> Tensor:
-    """The dense Hessian ``H[i..., j...] = d^2 f / d x[i...] d x[j...]``, of shape ``x.shape + x.shape``.
+    """The dense Hessian ``H[i..., j...] = d^2 f / d x[i...] d x[j...]``: ``x.shape + x.shape``.
 
     Reverse over reverse: the gradient ``g = df/dx`` is computed with
     ``create_graph=True``, so ``g`` is a graph in ``x``; then one backward per
@@ -221,8 +221,9 @@ def _as_list(tensors: Any, what: str) -> list[Tensor]:
 def _grad_outputs(grad_outputs: Any, n: int) -> list[Any]:
     if grad_outputs is None:
         return [None] * n
-    if n == 1 and not isinstance(grad_outputs, (list, tuple)):
-        return [grad_outputs]
+    if n == 1 and not (isinstance(grad_outputs, (list, tuple)) and len(grad_outputs) == 1
+                       and isinstance(grad_outputs[0], (Tensor, np.ndarray, type(None)))):
+        return [grad_outputs]  # one output: a list of numbers is its gradient's data
     if not isinstance(grad_outputs, (list, tuple)) or len(grad_outputs) != n:
         raise ValueError(f"grad: grad_outputs must hold one gradient per output ({n}), "
                          f"got {grad_outputs!r:.80}.")

@@ -28,7 +28,8 @@ from typing import Any
 
 import numpy as np
 
-__all__ = ["array_namespace", "asarray_like", "is_lazy", "materialize_grads", "to_numpy"]
+__all__ = ["array_namespace", "as_float_array", "asarray_like", "is_lazy", "materialize_grads",
+           "scatter_add", "to_numpy"]
 
 
 def is_lazy(array: Any) -> bool:
@@ -74,6 +75,18 @@ def asarray_like(value: Any, like: Any) -> Any:
     return np.asarray(value, like=like)
 
 
+def as_float_array(data: Any, dtype: Any = np.float64) -> Any:
+    """``np.asarray(data, dtype)``, except that Dask and CuPy arrays keep their type
+    (converting them with ``np.asarray`` would load a Dask array into memory).
+
+    >>> as_float_array([1, 2])
+    array([1., 2.])
+    """
+    if hasattr(data, "__array_function__") and not isinstance(data, np.ndarray):
+        return data if data.dtype == dtype else data.astype(dtype)
+    return np.asarray(data, dtype=dtype)
+
+
 def to_numpy(array: Any) -> np.ndarray:
     """The values of ``array`` as a NumPy array: computes Dask, copies CuPy to the host.
 
@@ -106,7 +119,31 @@ def materialize_grads(leaves: Sequence[Any], roots: Iterable[Any] = ()) -> None:
 
     small_roots = [r for r in roots if is_lazy(r.data) and r.data.size == 1]
     values = dask.compute(*[t.grad.data for t in todo], *[r.data for r in small_roots])
-    for t, value in zip(todo, values):
+    for t, value in zip(todo, values, strict=False):
         t.grad.data = asarray_like(np.asarray(value) if np.isscalar(value) else value, t.data)
-    for r, value in zip(small_roots, values[len(todo):]):
+    for r, value in zip(small_roots, values[len(todo):], strict=True):
         r.data = np.asarray(value)
+
+
+def scatter_add(out: Any, index: Any, values: Any) -> Any:
+    """``out`` with ``values`` added at ``index``, repeated indices accumulating.
+
+    NumPy (and CuPy) do this in place with ``np.add.at``. Dask arrays have no
+    ``ufunc.at``; there the flat positions that ``index`` selects are found on
+    a NumPy index map of ``out.shape`` and summed with one ``bincount`` (fine
+    for gradients of indexing, whose ``out`` fits in memory as an index map).
+    """
+    try:
+        np.add.at(out, index, values)
+        return out
+    except TypeError:
+        if not is_lazy(out):
+            raise
+    import dask.array as da
+
+    size = int(np.prod(out.shape))
+    positions = np.arange(size).reshape(out.shape)[index].reshape(-1)
+    weights = da.asarray(values).reshape(-1)
+    positions = da.from_array(positions, chunks=weights.chunks)
+    added = np.bincount(positions, weights=weights, minlength=size).reshape(out.shape)
+    return out + added.astype(out.dtype)

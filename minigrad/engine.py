@@ -13,6 +13,7 @@ million ops back-propagates as well as a chain of three.
 from __future__ import annotations
 
 import functools
+import operator
 import threading
 import traceback
 from collections.abc import Callable, Iterable, Sequence
@@ -27,12 +28,21 @@ from minigrad.tensor import Tensor
 # Grad mode: one flag per thread, as PyTorch.
 # ---------------------------------------------------------------------------
 
-_state = threading.local()
+class _State(threading.local):
+    """Per-thread flags; the class attributes are every thread's defaults (and make
+    reading a flag one attribute lookup, on the hot path of every op)."""
+
+    grad_enabled = True
+    anomaly = False
+    backward_of: Any = None  # the Function whose backward rule is running (anomaly mode)
+
+
+_state = _State()
 
 
 def is_grad_enabled() -> bool:
     """True when new operations are recorded for backward (the default)."""
-    return getattr(_state, "grad_enabled", True)
+    return _state.grad_enabled
 
 
 def set_grad_enabled(mode: bool) -> None:
@@ -40,11 +50,18 @@ def set_grad_enabled(mode: bool) -> None:
 
 
 def is_anomaly_enabled() -> bool:
-    return getattr(_state, "anomaly", False)
+    return _state.anomaly
 
 
 def set_anomaly_enabled(mode: bool) -> None:
+    global _anomaly_ever
+    _anomaly_ever = _anomaly_ever or bool(mode)
     _state.anomaly = bool(mode)
+
+
+# False until some thread turns anomaly mode on: until then the hot paths skip
+# reading the thread-local flag.
+_anomaly_ever = False
 
 
 class _GradMode:
@@ -114,11 +131,18 @@ class Function:
     12.0
     """
 
+    # What backward reads, of "inputs" and "out". If one of them is changed in
+    # place after forward (x += 1), backward raises instead of using the new
+    # values. Ops whose rule needs only shapes or masks kept on self say ().
+    saves: tuple[str, ...] = ("inputs", "out")
+
     # Filled in by apply() when the node is recorded.
     inputs: tuple[Tensor, ...] = ()
     needs_input_grad: tuple[bool, ...] = ()
     _freed = False
     _created_at: str | None = None
+    _out_modified_by: tuple[str, str, int] | None = None  # set by an in-place op on out
+    _inplace_version = 0  # for a node recorded by an in-place op: the version it made
 
     def forward(self, *arrays: Any, **params: Any) -> Any:
         raise NotImplementedError(f"{type(self).__name__} must define forward(self, *arrays)")
@@ -138,26 +162,46 @@ class Function:
     @classmethod
     def apply(cls, *inputs: Any, **params: Any) -> Tensor:
         """Run forward on the inputs' arrays and, if needed, record the node."""
-        tensors = tuple(x if isinstance(x, Tensor) else _constant(x, inputs) for x in inputs)
+        tensors = inputs
+        for x in inputs:
+            if not isinstance(x, Tensor):  # numbers and arrays become constant Tensors
+                tensors = tuple(t if isinstance(t, Tensor) else _constant(t, inputs)
+                                for t in inputs)
+                break
         fn = cls()
         try:
-            data = fn.forward(*[t.data for t in tensors], **params)
+            data = fn.forward(*map(_data_of, tensors), **params)
         except (ValueError, IndexError, TypeError) as exc:
             raise _rephrase(fn.op, exc, tensors) from None
-        if isinstance(data, (np.generic, int, float, bool)):
+        if type(data) is not np.ndarray and isinstance(data, (np.generic, int, float, bool)):
             data = np.asarray(data)  # NumPy reductions return scalars; a Tensor holds an array
-        requires_grad = (is_grad_enabled() and any(t.requires_grad for t in tensors)
-                         and data.dtype.kind == "f")
-        out = Tensor._make(data, requires_grad)
-        if requires_grad:
+        # Record the node only when grad mode is on and some input requires grad;
+        # otherwise (no_grad, and every backward rule) this is all the work done.
+        needs = tuple(map(_requires_grad_of, tensors)) if _state.grad_enabled else ()
+        if True in needs and data.dtype.kind == "f":
+            out = Tensor._make(data, True)
             fn.inputs = tensors
-            fn.needs_input_grad = tuple(t.requires_grad for t in tensors)
-            fn._versions = tuple(t._version for t in tensors)
+            fn.needs_input_grad = needs
+            fn._versions = tuple(map(_version_of, tensors))
             out._ctx = fn
-        if is_anomaly_enabled():
-            fn._created_at = _user_frame()
-            _check_finite(data, f"{fn.op} (forward)", fn._created_at)
+        else:
+            out = Tensor._make(data)
+        if _anomaly_ever and _state.anomaly:
+            rule = getattr(_state, "backward_of", None)  # set while a backward rule runs
+            if rule is None:
+                fn._created_at = _user_frame()
+                _check_finite(data, f"{fn.op} (forward)", fn._created_at)
+            else:  # an op inside a backward rule: blame that rule and the user's line
+                fn._created_at = rule._created_at
+                _check_finite(data, f"{rule.op} (backward, in its {fn.op} step)",
+                              rule._created_at)
         return out
+
+
+# C-level attribute readers for apply's hot path (cheaper than comprehensions)
+_data_of = operator.attrgetter("data")
+_requires_grad_of = operator.attrgetter("requires_grad")
+_version_of = operator.attrgetter("_version")
 
 
 def _constant(x: Any, inputs: Sequence[Any]) -> Tensor:
@@ -165,10 +209,27 @@ def _constant(x: Any, inputs: Sequence[Any]) -> Tensor:
     beside it, so ``float32_tensor * 2.0`` stays float32 (as NumPy does)."""
     if isinstance(x, (int, float)) and not isinstance(x, bool):
         for other in inputs:
-            if isinstance(other, Tensor) and other.dtype.kind == "f":
-                value = np.asarray(x, dtype=other.dtype)  # on CuPy/Dask: their own array type
-                return Tensor._make(backends.asarray_like(value, other.data))
+            if isinstance(other, Tensor) and other.data.dtype.kind == "f":
+                like = other.data
+                if type(like) is not np.ndarray:  # CuPy/Dask: their own array type
+                    value = np.asarray(x, dtype=like.dtype)
+                    return Tensor._make(backends.asarray_like(value, like))
+                # One read-only array per (number, dtype), shared by every op that
+                # uses it: y * 0.5 in a loop wraps 0.5 once. Zeros (0.0 == -0.0)
+                # and NaN (never equal to itself) are not shared.
+                array = _NUMBERS.get((x, like.dtype))
+                if array is None:
+                    array = np.asarray(x, dtype=like.dtype)
+                    if x != 0 and x == x:
+                        if len(_NUMBERS) >= 1024:
+                            _NUMBERS.clear()
+                        array.flags.writeable = False
+                        _NUMBERS[x, like.dtype] = array
+                return Tensor._make(array)
     return Tensor(x)
+
+
+_NUMBERS: dict[tuple[Any, np.dtype], np.ndarray] = {}
 
 
 def _rephrase(op: str, exc: Exception, tensors: Sequence[Tensor]) -> Exception:
@@ -201,7 +262,7 @@ def unbroadcast(grad: Tensor, shape: tuple[int, ...], op: str = "", index: int =
     output gradient over those copies: over the leading axis that broadcasting
     added and over the axis where the input had size 1.
     """
-    if grad.shape == shape:
+    if grad.shape == shape or str(grad.shape) == str(shape):  # Dask's unknown sizes: nan
         return grad
     lead = grad.ndim - len(shape)
     if lead < 0 or any(g != s and s != 1 for g, s in zip(grad.shape[lead:], shape)):
@@ -242,7 +303,7 @@ def toposort(roots: Iterable[Tensor]) -> list[Tensor]:
         visited.add(id(node))
         stack.append((node, True))
         if node._ctx is not None:
-            for parent in node._ctx.inputs:
+            for parent in _recorded_inputs(node._ctx):
                 if parent.requires_grad and id(parent) not in visited:
                     stack.append((parent, False))
     order.reverse()
@@ -262,30 +323,45 @@ def backward(
     Otherwise nothing is written and the gradients reaching ``inputs`` are returned
     (``mg.autograd.grad``).
     """
-    order = toposort(roots)
+    consumers, parents_of = _count_consumers(roots)
     pending: dict[int, Tensor] = {}
     for root, grad in zip(roots, grads):
         _accumulate(pending, root, grad)
+    # Gradients the engine allocated itself and nobody else holds yet: adding
+    # into them in place is safe. (Not with create_graph: the sum is an op then.)
+    owned: set[int] | None = None if create_graph else set()
     wanted = None if inputs is None else {id(t): None for t in inputs}
+    order: list[Tensor] = []
+    ready = [root for root in {id(r): r for r in roots}.values() if id(root) not in consumers]
     with enable_grad() if create_graph else no_grad():
-        for node in order:
-            grad = pending.pop(id(node), None)
-            if grad is None:
-                continue
-            if wanted is not None and id(node) in wanted:
-                wanted[id(node)] = grad  # complete: every consumer has already sent its share
+        while ready:
+            node = ready.pop()  # every consumer of node has sent its share
+            order.append(node)
+            key = id(node)
             fn = node._ctx
-            if fn is None:
-                if wanted is None:
+            grad = pending.pop(key, None)
+            if grad is not None:
+                fresh = owned is not None and key in owned
+                if fresh:
+                    owned.discard(key)  # type: ignore[union-attr]
+                if wanted is not None and key in wanted:
+                    wanted[key] = grad  # complete: every consumer has already sent its share
+                if fn is None:
+                    if wanted is None:
+                        _store_grad(node, grad, create_graph, fresh)
+                    continue
+                if wanted is None and node._retains_grad:
                     _store_grad(node, grad, create_graph)
-                continue
-            if wanted is None and node._retains_grad:
-                _store_grad(node, grad, create_graph)
-            _run_node(fn, node, grad, pending)
-    if not retain_graph:
-        for node in order:
-            if node._ctx is not None:
-                _free(node._ctx)
+                _run_node(fn, node, grad, pending, parents_of[key], owned)
+            if fn is not None:
+                if not retain_graph:
+                    _free(fn)  # its rule has run (or had nothing to run on)
+                for parent in parents_of[key]:
+                    if parent.requires_grad:
+                        left = consumers[id(parent)] - 1
+                        consumers[id(parent)] = left
+                        if left == 0:
+                            ready.append(parent)
     if wanted is None and not create_graph and any(backends.is_lazy(t.data) for t in roots):
         # Dask: compute every leaf gradient (and the loss) in one pass over the data
         backends.materialize_grads([node for node in order if node._ctx is None], roots)
@@ -294,7 +370,30 @@ def backward(
     return [wanted[id(t)] for t in inputs]  # type: ignore[union-attr]
 
 
-def _run_node(fn: Function, out: Tensor, grad: Tensor, pending: dict[int, Tensor]) -> None:
+def _count_consumers(
+    roots: Iterable[Tensor],
+) -> tuple[dict[int, int], dict[int, tuple[Tensor, ...]]]:
+    """The first of backward's two loops: for every Tensor that requires grad and is
+    reachable from ``roots``, how many (node, input) edges consume it; and each
+    node's inputs as recorded (see ``_recorded_inputs``)."""
+    consumers: dict[int, int] = {}
+    parents_of: dict[int, tuple[Tensor, ...]] = {}
+    stack = list(roots)
+    while stack:
+        node = stack.pop()
+        if node._ctx is None or id(node) in parents_of:
+            continue
+        parents = parents_of[id(node)] = _recorded_inputs(node._ctx)
+        for parent in parents:
+            if parent.requires_grad:
+                consumers[id(parent)] = consumers.get(id(parent), 0) + 1
+                if parent._ctx is not None and id(parent) not in parents_of:
+                    stack.append(parent)
+    return consumers, parents_of
+
+
+def _run_node(fn: Function, out: Tensor, grad: Tensor, pending: dict[int, Tensor],
+              inputs: tuple[Tensor, ...] | None = None, owned: set[int] | None = None) -> None:
     """The chain rule at one node: ask fn for its inputs' gradients and pass them on."""
     if fn._freed:
         raise RuntimeError(
@@ -302,14 +401,21 @@ def _run_node(fn: Function, out: Tensor, grad: Tensor, pending: dict[int, Tensor
             "backward(). Pass retain_graph=True to the first backward() to go through "
             "the graph twice."
         )
-    for tensor, version in zip(fn.inputs, fn._versions):
-        if tensor._version != version:
-            raise RuntimeError(
-                f"backward: an input of '{fn.op}' was modified in place after '{fn.op}' "
-                f"used it (version {version} became {tensor._version}); its gradient would "
-                "be wrong. Use an out-of-place op (x = x + 1) instead of x += 1."
-            )
-    input_grads = fn.backward(grad, out, *fn.inputs)
+    if inputs is None:
+        inputs = _recorded_inputs(fn)
+    # _recorded_inputs returns fn.inputs itself exactly when no input changed version
+    if fn.saves and (inputs is not fn.inputs or fn._out_modified_by is not None):
+        _check_saved(fn, out)
+    anomaly = _anomaly_ever and _state.anomaly
+    if anomaly:
+        previous_rule = _state.backward_of
+        _state.backward_of = fn  # detect_anomaly names fn if an op in its rule makes NaN/inf
+        try:
+            input_grads = fn.backward(grad, out, *inputs)
+        finally:
+            _state.backward_of = previous_rule
+    else:
+        input_grads = fn.backward(grad, out, *inputs)
     if not isinstance(input_grads, tuple):
         input_grads = (input_grads,)
     if len(input_grads) != len(fn.inputs):
@@ -317,29 +423,85 @@ def _run_node(fn: Function, out: Tensor, grad: Tensor, pending: dict[int, Tensor
             f"{fn.op}: backward returned {len(input_grads)} gradients for "
             f"{len(fn.inputs)} inputs; return one per input (None where there is none)."
         )
-    for index, (tensor, g) in enumerate(zip(fn.inputs, input_grads)):
+    for index, (tensor, g) in enumerate(zip(inputs, input_grads)):
         if g is None or not fn.needs_input_grad[index]:
             continue
         if not isinstance(g, Tensor):
             g = Tensor._make(g if hasattr(g, "__array_function__") else np.asarray(g))
-        g = unbroadcast(g, tensor.shape, fn.op, index)
-        if g.dtype != tensor.dtype:
+        if g.data.shape != tensor.data.shape:
+            g = unbroadcast(g, tensor.shape, fn.op, index)
+        if g.data.dtype != tensor.data.dtype:
             g = g.astype(tensor.dtype)  # gradients keep their input's dtype, as PyTorch
-        if is_anomaly_enabled():
+        if anomaly:
             _check_finite(g.data, f"{fn.op} (backward, gradient of input {index})",
                           fn._created_at)
-        _accumulate(pending, tensor, g)
+        _accumulate(pending, tensor, g, owned)
 
 
-def _accumulate(pending: dict[int, Tensor], tensor: Tensor, grad: Tensor) -> None:
-    # A Tensor used by several ops receives one gradient from each: the chain
-    # rule says they add up.
-    previous = pending.get(id(tensor))
-    pending[id(tensor)] = grad if previous is None else previous + grad
+def _recorded_inputs(fn: Function) -> tuple[Tensor, ...]:
+    """fn's inputs as fn used them. An input changed in place since then sits on a
+    newer node (see ops/inplace.py); walk back to the snapshot of the version fn
+    used, so the gradient reaches that version's history."""
+    for tensor, version in zip(fn.inputs, fn._versions):
+        if tensor._version != version:
+            break
+    else:
+        return fn.inputs  # the common case: nothing was changed in place
+    recorded = []
+    for tensor, version in zip(fn.inputs, fn._versions):
+        while tensor._ctx is not None and tensor._ctx._inplace_version > version:
+            tensor = tensor._ctx.inputs[0]
+        recorded.append(tensor)
+    return tuple(recorded)
 
 
-def _store_grad(tensor: Tensor, grad: Tensor, create_graph: bool) -> None:
-    if not create_graph:
+def _check_saved(fn: Function, out: Tensor) -> None:
+    """PyTorch's rule: what backward reads must still hold the values forward saw."""
+    if "inputs" in fn.saves:
+        for index, (tensor, version) in enumerate(zip(fn.inputs, fn._versions)):
+            if tensor._version != version:
+                _raise_modified(fn, f"input {index}", tensor.shape,
+                                getattr(tensor, "_modified_by", None))
+    if "out" in fn.saves and fn._out_modified_by is not None:
+        _raise_modified(fn, "its output", out.shape, fn._out_modified_by)
+
+
+def _raise_modified(fn: Function, what: str, shape: tuple[int, ...], by: Any) -> None:
+    where = f" by '{by[0]}' at {by[1]}:{by[2]}" if by else ""
+    raise RuntimeError(
+        f"backward: '{fn.op}' needs {what} (shape {shape}) to compute its gradient, but "
+        f"that tensor was modified in place{where} after '{fn.op}' used it, so the "
+        "gradient would be wrong. Use an out-of-place op there (x = x + 1 instead of "
+        "x += 1), or do the in-place change after backward."
+    )
+
+
+def _accumulate(pending: dict[int, Tensor], tensor: Tensor, grad: Tensor,
+                owned: set[int] | None = None) -> None:
+    """A Tensor used by several ops receives one gradient from each: the chain
+    rule says they add up. ``owned`` (None under create_graph, where the sum must
+    be an op) holds the keys whose pending array the engine allocated itself:
+    only those are added into in place -- a rule may hand the same gradient
+    Tensor to two inputs (Add does), so any other array may be shared."""
+    key = id(tensor)
+    previous = pending.get(key)
+    if previous is None:
+        pending[key] = grad
+    elif owned is None:
+        pending[key] = previous + grad
+    elif key in owned:
+        np.add(previous.data, grad.data, out=previous.data)
+    else:
+        total = previous.data + grad.data
+        if isinstance(total, np.generic):  # 0-d + 0-d gives a NumPy scalar
+            total = np.asarray(total)
+        pending[key] = Tensor._make(total)
+        if type(total) is np.ndarray:  # Dask and CuPy arrays are not written into
+            owned.add(key)
+
+
+def _store_grad(tensor: Tensor, grad: Tensor, create_graph: bool, fresh: bool = False) -> None:
+    if not create_graph and not fresh:
         grad = Tensor._make(grad.data.copy())  # .grad never aliases another tensor's array
     if tensor.grad is None:
         tensor.grad = grad
@@ -352,9 +514,10 @@ def _store_grad(tensor: Tensor, grad: Tensor, create_graph: bool) -> None:
 def _free(fn: Function) -> None:
     """Release what a node kept for its backward. The links to its inputs stay, so
     the graph can still be drawn, but a second backward through it is an error."""
-    kept = fn.inputs, fn.needs_input_grad, fn._versions
-    fn.__dict__.clear()
-    fn.inputs, fn.needs_input_grad, fn._versions = kept
+    if len(fn.__dict__) > 3:  # more than inputs, needs_input_grad and _versions
+        kept = fn.inputs, fn.needs_input_grad, fn._versions
+        fn.__dict__.clear()
+        fn.inputs, fn.needs_input_grad, fn._versions = kept
     fn._freed = True
 
 
@@ -375,6 +538,9 @@ def _user_frame() -> str:
 def _check_finite(array: Any, what: str, where: str | None) -> None:
     if array.dtype.kind in "fc" and not np.isfinite(array).all():
         kind = "NaN" if np.isnan(array).any() else "inf"
+        if where is None:
+            where = ("a line not known: the node was created outside detect_anomaly(); "
+                     "run the forward pass inside it too")
         raise FloatingPointError(
             f"detect_anomaly: {what} produced {kind}. The node was created at {where}."
         )

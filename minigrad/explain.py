@@ -22,33 +22,43 @@ import numpy as np
 from minigrad import engine
 from minigrad.tensor import Tensor
 
-__all__ = ["RULES", "Contribution", "Step", "backward_steps", "explain", "node_names"]
+__all__ = ["RULES", "Contribution", "Step", "backward_steps", "explain", "fmt", "format_step",
+           "node_names"]
 
 # Local derivative of each op, written with the names of its inputs: {x}, {y}
 # (first / second input) and {out}. Ops not listed fall back to the first line
 # of their Function's docstring, which by house style states the derivative.
 RULES: dict[str, tuple[str, ...]] = {
-    "add": ("d({x} + {y})/d{x} = 1", "d({x} + {y})/d{y} = 1"),
-    "subtract": ("d({x} - {y})/d{x} = 1", "d({x} - {y})/d{y} = -1"),
-    "multiply": ("d({x} * {y})/d{x} = {y}", "d({x} * {y})/d{y} = {x}"),
-    "divide": ("d({x} / {y})/d{x} = 1 / {y}", "d({x} / {y})/d{y} = -{x} / {y}^2"),
-    "negative": ("d(-{x})/d{x} = -1",),
-    "power": ("d({x}^{y})/d{x} = {y} * {x}^({y} - 1)", "d({x}^{y})/d{y} = {x}^{y} * log({x})"),
-    "abs": ("d|{x}|/d{x} = sign({x})   (0 at 0)",),
-    "exp": ("d exp({x})/d{x} = exp({x})",),
-    "log": ("d log({x})/d{x} = 1 / {x}",),
-    "sqrt": ("d sqrt({x})/d{x} = 1 / (2 sqrt({x}))",),
-    "sin": ("d sin({x})/d{x} = cos({x})",),
-    "cos": ("d cos({x})/d{x} = -sin({x})",),
-    "tanh": ("d tanh({x})/d{x} = 1 - tanh({x})^2",),
-    "sigmoid": ("d sigmoid({x})/d{x} = sigmoid({x}) * (1 - sigmoid({x}))",),
-    "relu": ("d relu({x})/d{x} = 1 where {x} > 0, else 0",),
-    "sum": ("d sum({x})/d{x} = 1 for each element: the upstream gradient is copied back",),
-    "mean": ("d mean({x})/d{x} = 1/N for each of the N averaged elements",),
-    "matmul": ("d({x} @ {y})/d{x} = upstream @ {y}^T", "d({x} @ {y})/d{y} = {x}^T @ upstream"),
-    "transpose": ("d {x}^T/d{x}: the upstream gradient is transposed back",),
-    "reshape": ("d reshape({x})/d{x}: the upstream gradient is reshaped back",),
+    "add": ("d({px} + {py})/d{px} = 1", "d({px} + {py})/d{py} = 1"),
+    "subtract": ("d({px} - {py})/d{px} = 1", "d({px} - {py})/d{py} = -1"),
+    "multiply": ("d({px} * {py})/d{px} = {py}", "d({px} * {py})/d{py} = {px}"),
+    "divide": ("d({px} / {py})/d{px} = 1 / {py}", "d({px} / {py})/d{py} = -{px} / {py}^2"),
+    "negative": ("d(-{px})/d{px} = -1",),
+    "power": ("d({px}^{py})/d{px} = {py} * {px}^({py} - 1)",
+              "d({px}^{py})/d{py} = {px}^{py} * log({x})"),
+    "abs": ("d|{x}|/d{px} = sign({x})   (0 at 0)",),
+    "exp": ("d exp({x})/d{px} = exp({x})",),
+    "log": ("d log({x})/d{px} = 1 / {px}",),
+    "sqrt": ("d sqrt({x})/d{px} = 1 / (2 sqrt({x}))",),
+    "sin": ("d sin({x})/d{px} = cos({x})",),
+    "cos": ("d cos({x})/d{px} = -sin({x})",),
+    "tanh": ("d tanh({x})/d{px} = 1 - tanh({x})^2",),
+    "sigmoid": ("d sigmoid({x})/d{px} = sigmoid({x}) * (1 - sigmoid({x}))",),
+    "relu": ("d relu({x})/d{px} = 1 where {px} > 0, else 0",),
+    "sum": ("d sum({x})/d{px} = 1 for each element: the upstream gradient is copied back",),
+    "mean": ("d mean({x})/d{px} = 1/N for each of the N averaged elements",),
+    "matmul": ("d({px} @ {py})/d{px} = upstream @ {py}^T",
+               "d({px} @ {py})/d{py} = {px}^T @ upstream"),
+    "affine": ("d{pout}/d{px} = upstream @ {py}   ({out} = {px} @ {py}^T + {pz})",
+               "d{pout}/d{py} = upstream^T @ {px}", "d{pout}/d{pz} = upstream summed over rows"),
+    "transpose": ("d {px}^T/d{px}: the upstream gradient is transposed back",),
+    "reshape": ("d reshape({x})/d{px}: the upstream gradient is reshaped back",),
 }
+
+
+def _p(name: str) -> str:
+    """A name as an operand: parenthesized when it is itself an expression ('x * w')."""
+    return name if re.fullmatch(r"[\w.\[\]]+", name) else f"({name})"
 
 
 @dataclass
@@ -102,6 +112,9 @@ class Step:
             return ""
         times = {2: "twice", 3: "three times"}.get(len(self.received),
                                                    f"{len(self.received)} times")
+        if self.upstream.size > 6:
+            return (f"{self.name} is used {times}: the {len(self.received)} gradients of shape "
+                    f"{self.upstream.shape} are added")
         parts = " + ".join(fmt(g) for _, g in self.received)
         return f"{self.name} is used {times}: {parts} = {fmt(self.upstream)}"
 
@@ -167,19 +180,21 @@ def _all_nodes(root: Tensor) -> list[Tensor]:
 
 def _rule_text(fn: Any, names: list[str], out: str) -> str:
     templates = RULES.get(fn.op)
-    slots = dict(zip("xyz", names)) | {"out": out}
+    slots = dict(zip("xyz", names, strict=False)) | {"out": out}
+    slots |= {f"p{k}": _p(v) for k, v in slots.items()}
     if templates is not None and len(templates) == len(names):
         try:  # only the inputs that need a gradient
             return ",   ".join(t.format(**slots) for t, needed
-                               in zip(templates, fn.needs_input_grad) if needed)
+                               in zip(templates, fn.needs_input_grad, strict=True) if needed)
         except (KeyError, IndexError):
             pass
     doc = (type(fn).__doc__ or "").strip().splitlines()
     if not doc:
         return f"{fn.op}: (no rule written; its Function.backward is used as is)"
     line = doc[0]
-    for key, value in slots.items():  # x -> the input's name, out -> the output's name
-        line = re.sub(rf"\b{key}\b", value, line)
+    for key in ("x", "y", "z", "out"):  # x -> the input's name, out -> the output's name
+        if key in slots:
+            line = re.sub(rf"\b{key}\b", lambda m, k=key: slots[f"p{k}"], line)
     return line
 
 
@@ -235,10 +250,12 @@ def backward_steps(root: Tensor, gradient: Any = None,
                 )
             input_names = [names[id(t)] for t in fn.inputs]
             step.rule = _rule_text(fn, input_names, name)
+            if fn.op == "mean":
+                step.rule += f" (here N = {fn.inputs[0].size // max(node.size, 1)})"
             grads = fn.backward(Tensor._make(upstream), node, *fn.inputs)
             if not isinstance(grads, tuple):
                 grads = (grads,)
-            for i, (t, g) in enumerate(zip(fn.inputs, grads)):
+            for i, (t, g) in enumerate(zip(fn.inputs, grads, strict=False)):
                 if g is None or not fn.needs_input_grad[i]:
                     continue
                 if not isinstance(g, Tensor):
@@ -314,24 +331,30 @@ def explain(root: Tensor, format: str = "text", gradient: Any = None,
     names = node_names(root, params)
     if format == "markdown":
         return _markdown(steps, names)
-    top = steps[0].name
-    lines = [f"Backward pass for L = {top}: {len(steps)} steps, in the order the engine runs them"]
+    lines = [f"Backward pass for L = {steps[0].name}: {len(steps)} steps, "
+             "in the order the engine runs them"]
     for s in steps:
-        lines.append("")
-        if s.is_leaf:
-            lines.append(f"Step {s.index + 1}: {s.name} (leaf)")
-        else:
-            args = ", ".join(names[id(t)] for t in s.node.parents)
-            lines.append(f"Step {s.index + 1}: {s.name} = {s.op}({args})")
-        seed = "   (the seed: dL/dL = 1)" if s.index == 0 else ""
-        lines.append(f"  upstream  dL/d{s.name} = {fmt(s.upstream)}{seed}")
-        if s.accumulation:
-            lines.append(f"  sum       {s.accumulation}")
-        lines.append(f"  rule      {s.rule}")
-        for c in s.contributions:
-            lines.append(f"  to {c.name}: dL/d{s.name} * d{s.name}/d{c.name} = {_product(s, c)}")
-            if c.note:
-                lines.append(f"      ({c.note})")
+        lines += ["", format_step(s, names)]
+    return "\n".join(lines)
+
+
+def format_step(s: Step, names: dict[int, str]) -> str:
+    """One step of :func:`explain`'s text (``names`` from :func:`node_names`)."""
+    if s.is_leaf:
+        lines = [f"Step {s.index + 1}: {s.name} (leaf)"]
+    else:
+        call = f"{s.op}({', '.join(names[id(t)] for t in s.node.parents)})"
+        lines = [f"Step {s.index + 1}: {s.name}" + ("" if s.name == call else f" = {call}")]
+    seed = "   (the seed: dL/dL = 1)" if s.index == 0 else ""
+    lines.append(f"  upstream  dL/d{_p(s.name)} = {fmt(s.upstream)}{seed}")
+    if s.accumulation:
+        lines.append(f"  sum       {s.accumulation}")
+    lines.append(f"  rule      {s.rule}")
+    for c in s.contributions:
+        n, i = _p(s.name), _p(c.name)
+        lines.append(f"  to {c.name}: dL/d{n} * d{n}/d{i} = {_product(s, c)}")
+        if c.note:
+            lines.append(f"      ({c.note})")
     return "\n".join(lines)
 
 

@@ -57,7 +57,8 @@ def numerical_grad(f: Callable[..., Tensor], inputs: Tensor | Sequence[Tensor],
     ----------
     f : callable
         Takes the input Tensors (positionally) and returns a one-element Tensor.
-        It is evaluated under ``mg.no_grad()``.
+        It runs in the caller's grad mode, so it may differentiate internally
+        (e.g. call ``mg.autograd.grad``); call under ``mg.no_grad()`` for speed.
     inputs : Tensor or sequence of Tensor
         Floating-point Tensors; ``requires_grad`` does not matter here.
     eps : float
@@ -83,7 +84,7 @@ def numerical_grad(f: Callable[..., Tensor], inputs: Tensor | Sequence[Tensor],
                 "floating-point inputs. Pass mg.tensor(data, dtype=np.float64), or close "
                 "over integer data inside f."
             )
-    evaluate = _evaluator(f, tensors, "numerical_grad", grad_enabled=False, scalar=True)
+    evaluate = _evaluator(f, tensors, "numerical_grad", engine.is_grad_enabled(), scalar=True)
     evaluate()  # fail early, with a clear message, if f does not return a scalar
     return [_fd_gradient(evaluate, tensors, i, eps, lambda column: column.item())
             for i in range(len(tensors))]
@@ -105,7 +106,9 @@ def gradcheck(f: Callable[..., Tensor], inputs: Tensor | Sequence[Tensor], eps: 
     tried to keep a small ``v[k]`` from hiding an error under the tolerance.
 
     An element passes when ``|analytic - numerical| <= atol + rtol * |numerical|``
-    (as ``numpy.isclose``).
+    (as ``numpy.isclose``). The finite differences run in the caller's grad mode
+    (call under ``mg.no_grad()`` to make them faster when ``f`` does not itself
+    differentiate); the analytic side always records a graph.
 
     Parameters
     ----------
@@ -133,7 +136,7 @@ def gradcheck(f: Callable[..., Tensor], inputs: Tensor | Sequence[Tensor], eps: 
     """
     tensors = _as_tensors(inputs, "gradcheck")
     return _check(f, tensors, eps, atol, rtol, raise_exception, "gradcheck",
-                  [f"input {i}" for i in range(len(tensors))], grad_enabled=False)
+                  [f"input {i}" for i in range(len(tensors))], engine.is_grad_enabled())
 
 
 def gradgradcheck(f: Callable[..., Tensor], inputs: Tensor | Sequence[Tensor],
@@ -175,7 +178,7 @@ def gradgradcheck(f: Callable[..., Tensor], inputs: Tensor | Sequence[Tensor],
             grads = engine.backward([y], [u], retain_graph=True, create_graph=True,
                                     inputs=[xs[i] for i in wrt])
         parts = [(g if g is not None else Tensor._make(np.zeros_like(xs[i].data))).reshape(-1)
-                 for i, g in zip(wrt, grads)]
+                 for i, g in zip(wrt, grads, strict=True)]
         return concatenate(parts) if len(parts) > 1 else parts[0]
 
     labels = [f"second derivative, input {i}" for i in range(len(tensors))]
@@ -205,7 +208,8 @@ def _check(f: Callable[..., Tensor], tensors: list[Tensor], eps: float, atol: fl
         )
 
     # Analytic side: one backward per upstream gradient, nothing written to .grad.
-    out = f(*tensors)
+    with enable_grad():
+        out = f(*tensors)
     _output_array(out, where)
     if out.size == 1:
         upstreams = [np.ones(out.shape)]
@@ -219,7 +223,8 @@ def _check(f: Callable[..., Tensor], tensors: list[Tensor], eps: float, atol: fl
             grads = engine.backward([out], [Tensor._make(v.astype(out.dtype))],
                                     retain_graph=True, inputs=[tensors[i] for i in wrt])
         analytic.append([np.zeros(tensors[i].shape) if g is None
-                         else np.asarray(g.data, dtype=np.float64) for i, g in zip(wrt, grads)])
+                         else np.asarray(g.data, dtype=np.float64)
+                         for i, g in zip(wrt, grads, strict=True)])
 
     # Numerical side: each perturbation gives the whole output, projected on every v.
     evaluate = _evaluator(f, tensors, where, grad_enabled, scalar=False)
@@ -280,10 +285,13 @@ def _output_array(out: Any, where: str) -> np.ndarray:
 def _evaluator(f: Callable[..., Tensor], tensors: list[Tensor], where: str,
                grad_enabled: bool, scalar: bool) -> Callable[[], np.ndarray]:
     """f at the current values of private copies of the inputs (``evaluate.arrays``)."""
-    arrays = [np.array(t.data, order="C", copy=True) for t in tensors]
+    copies: dict[int, np.ndarray] = {}  # one copy per distinct Tensor: f(x, x) moves both
+    arrays = [copies.setdefault(id(t), np.array(t.data, order="C", copy=True)) for t in tensors]
 
     def evaluate() -> np.ndarray:
-        args = [Tensor._make(a, t.requires_grad) for a, t in zip(arrays, tensors)]
+        made: dict[int, Tensor] = {}
+        args = [made.setdefault(id(a), Tensor._make(a, t.requires_grad))
+                for a, t in zip(arrays, tensors, strict=True)]
         with enable_grad() if grad_enabled else no_grad():
             out = _output_array(f(*args), where)
         if scalar and out.size != 1:

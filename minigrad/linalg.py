@@ -54,7 +54,7 @@ class LinAlgError(np.linalg.LinAlgError):
 
 
 class DegenerateEigenvaluesWarning(RuntimeWarning):
-    """Eigenvalues (nearly) repeat, so the eigenvectors' gradient is undefined or ill-conditioned."""
+    """Eigenvalues (nearly) repeat: the eigenvectors' gradient is undefined or ill-conditioned."""
 
 
 # ---------------------------------------------------------------------------

@@ -291,7 +291,7 @@ class MLP(Sequential):
                              f"{activation!r}.")
         gen = _rng(rng)
         layers: list[Module] = []
-        for i, (n_in, n_out) in enumerate(zip(sizes[:-1], sizes[1:])):
+        for i, (n_in, n_out) in enumerate(zip(sizes[:-1], sizes[1:], strict=True)):
             layers.append(Linear(n_in, n_out, rng=gen))
             if i < len(sizes) - 2:
                 layers.append(_ACTIVATIONS[activation]())

@@ -1,10 +1,70 @@
-"""save and load (work in progress: filled in by its issue)."""
+"""``mg.save`` / ``mg.load``: state dicts as NumPy ``.npz`` files, never pickle.
+
+A pickle file can run arbitrary code when loaded; an ``.npz`` file read with
+``allow_pickle=False`` holds only plain numeric arrays, so loading a file from
+someone else is safe: a truncated, foreign or malicious file is an error that
+says so, and runs nothing.
+
+>>> import os, tempfile
+>>> import minigrad as mg
+>>> model = mg.nn.Linear(2, 1, rng=0)
+>>> path = os.path.join(tempfile.mkdtemp(), "model.npz")
+>>> mg.save(model.state_dict(), path)
+>>> sorted(mg.load(path))
+['bias', 'weight']
+"""
+
+from __future__ import annotations
+
+import os
+import zipfile
+from typing import Any
+
+import numpy as np
+
+from minigrad.tensor import Tensor
+
+__all__ = ["load", "save"]
 
 
-def save(*args, **kwargs):
-    raise NotImplementedError("save is not implemented yet")
+def save(state_dict: dict[str, Any], path: str | os.PathLike) -> None:
+    """Write ``state_dict`` (names -> arrays or Tensors) to ``path`` as ``.npz``.
+
+    Only numeric and bool arrays are accepted (nothing that would need pickle).
+    NumPy adds the ``.npz`` suffix when ``path`` lacks it.
+    """
+    if not isinstance(state_dict, dict):
+        raise TypeError(f"save: expected a dict of name -> array (e.g. model.state_dict()), "
+                        f"got {type(state_dict).__name__}.")
+    arrays = {}
+    for key, value in state_dict.items():
+        if not isinstance(key, str) or not key or "/" in key:
+            raise ValueError(f"save: key {key!r} must be a non-empty string without '/'.")
+        array = value.data if isinstance(value, Tensor) else np.asarray(value)
+        if array.dtype.kind not in "biuf":
+            raise TypeError(f"save: '{key}' has dtype {array.dtype}; only numeric and bool "
+                            "arrays can be saved (no pickled objects).")
+        arrays[key] = array
+    np.savez(path, **arrays)
 
 
-def load(*args, **kwargs):
-    raise NotImplementedError("load is not implemented yet")
+def load(path: str | os.PathLike) -> dict[str, np.ndarray]:
+    """Read a state dict written by :func:`save`; the arrays are loaded into memory.
 
+    A file that is not a complete ``.npz`` archive of plain arrays raises
+    ``ValueError`` naming the file; pickled content is refused, never run.
+    """
+    try:
+        with open(path, "rb") as fh:  # our handle: closed even when the file is broken
+            archive = np.load(fh, allow_pickle=False)
+            if not isinstance(archive, np.lib.npyio.NpzFile):
+                raise ValueError("it holds a single .npy array, not an .npz archive")
+            with archive:
+                return {key: archive[key] for key in archive.files}
+    except FileNotFoundError:
+        raise
+    except (ValueError, OSError, EOFError, zipfile.BadZipFile, KeyError) as exc:
+        raise ValueError(
+            f"load: {os.fspath(path)!r} is not a valid minigrad .npz file (truncated, "
+            f"corrupted, another format, or containing pickled objects): "
+            f"{str(exc).rstrip('.')}. Save with mg.save(model.state_dict(), path).") from None

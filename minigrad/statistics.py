@@ -1,14 +1,130 @@
-"""median, cov, corrcoef (work in progress: filled in by its issue)."""
+"""median, cov, corrcoef: NumPy's statistics, differentiable.
+
+``median`` is one op (its gradient is a mask picking the middle element);
+``cov`` and ``corrcoef`` are composed from minigrad ops, so their gradients
+(and second derivatives) come from the ops they are made of.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from minigrad.ops.elementwise import clip, sqrt
+from minigrad.ops.matrix import diag, matmul
+from minigrad.ops.reductions import _Reduction
+from minigrad.ops.reductions import mean as _mean
+from minigrad.ops.shape import concatenate, reshape, squeeze, transpose
+from minigrad.tensor import Tensor
+
+__all__ = ["corrcoef", "cov", "median"]
 
 
-def median(*args, **kwargs):
-    raise NotImplementedError("median is not implemented yet")
+class Median(_Reduction):
+    """out = the middle of the sorted values;   d out/dx_i = 1 for the middle element
+
+    With an even count the median is the mean of the two middle elements, so
+    each of them gets 1/2. Ties are broken by position (a stable sort): the
+    gradient goes to the element(s) the sort put in the middle.
+    """
+
+    def forward(self, x, axis=None, keepdims=False):
+        axes = self.setup(x, axis, keepdims)
+        if x.size == 0 or self.count == 0:
+            raise ValueError(f"median: cannot take the median of an empty array (shape "
+                             f"{x.shape}, axis={axis!r}).")
+        self.weights = _middle_weights(x, self.axes)
+        return np.median(x, axis=axes, keepdims=keepdims)
+
+    def backward(self, grad, out, x):
+        return self._keep(grad) * self.weights
 
 
-def cov(*args, **kwargs):
-    raise NotImplementedError("cov is not implemented yet")
+def _middle_weights(x: np.ndarray, axes: tuple[int, ...]) -> np.ndarray:
+    """1 at the middle element of each sorted lane (1/2 at each of the two middles)."""
+    k = len(axes)
+    moved = np.moveaxis(x, axes, tuple(range(x.ndim - k, x.ndim)))
+    flat = moved.reshape(moved.shape[: x.ndim - k] + (-1,))
+    n = flat.shape[-1]
+    order = np.argsort(flat, axis=-1, kind="stable")
+    middle = [(n - 1) // 2] if n % 2 else [n // 2 - 1, n // 2]
+    weights = np.zeros_like(flat, dtype=x.dtype if x.dtype.kind == "f" else np.float64)
+    np.put_along_axis(weights, order[..., middle], 1.0 / len(middle), axis=-1)
+    return np.moveaxis(weights.reshape(moved.shape), tuple(range(x.ndim - k, x.ndim)), axes)
 
 
-def corrcoef(*args, **kwargs):
-    raise NotImplementedError("corrcoef is not implemented yet")
+def median(a: Any, axis: Any = None, keepdims: bool = False) -> Tensor:
+    """Median over ``axis`` (None: all elements), as ``numpy.median``.
 
+    The gradient goes to the middle element, or half to each of the two middle
+    ones when the count is even.
+
+    >>> import minigrad as mg
+    >>> x = mg.tensor([3.0, 1.0, 4.0, 2.0], requires_grad=True)
+    >>> m = mg.median(x)
+    >>> m.backward()
+    >>> m.item(), x.grad
+    (2.5, Tensor([0.5, 0. , 0. , 0.5]))
+    """
+    return Median.apply(a, axis=axis, keepdims=keepdims)
+
+
+def _as_2d(x: Any, rowvar: bool, name: str) -> Tensor:
+    x = x if isinstance(x, Tensor) else Tensor(x)
+    if x.ndim > 2:
+        raise ValueError(f"cov: {name} has shape {x.shape}; it must be 1-D or 2-D (variables "
+                         "in rows, observations in columns, or the reverse with rowvar=False).")
+    if x.dtype.kind != "f":
+        x = x.astype(np.float64)
+    if x.ndim < 2:
+        x = reshape(x, (1, -1))
+    if not rowvar and x.shape[0] != 1:
+        x = transpose(x)
+    return x
+
+
+def cov(m: Any, y: Any = None, rowvar: bool = True, bias: bool = False,
+        ddof: int | None = None) -> Tensor:
+    """Covariance matrix, as ``numpy.cov``: each row of ``m`` is a variable (``rowvar=True``).
+
+    ``y`` adds more variables; the normalization is ``N - 1`` (``N`` with
+    ``bias=True``, ``N - ddof`` when ``ddof`` is given). A single variable gives a
+    0-d result, as NumPy.
+
+    >>> import minigrad as mg
+    >>> mg.cov(mg.tensor([[1.0, 2.0, 3.0], [2.0, 4.0, 6.0]]))
+    Tensor([[1., 2.],
+            [2., 4.]])
+    """
+    x = _as_2d(m, rowvar, "m")
+    if y is not None:
+        other = _as_2d(y, rowvar, "y")
+        if other.shape[1] != x.shape[1]:
+            raise ValueError(f"cov: m has {x.shape[1]} observations but y has {other.shape[1]};"
+                             " they must have the same number of observations.")
+        x = concatenate([x, other], axis=0)
+    if ddof is None:
+        ddof = 0 if bias else 1
+    count = x.shape[1] - ddof
+    if count <= 0:
+        raise ValueError(f"cov: {x.shape[1]} observations with ddof={ddof} leave {count} "
+                         "degrees of freedom; need more observations or a smaller ddof.")
+    centered = x - _mean(x, axis=1, keepdims=True)
+    return squeeze(matmul(centered, transpose(centered)) / count)
+
+
+def corrcoef(x: Any, y: Any = None, rowvar: bool = True) -> Tensor:
+    """Pearson correlation coefficients, as ``numpy.corrcoef`` (clipped to [-1, 1]).
+
+    >>> import minigrad as mg
+    >>> mg.corrcoef(mg.tensor([1.0, 2.0, 3.0, 4.0]), mg.tensor([10.0, 20.0, 30.0, 40.0]))
+    Tensor([[1., 1.],
+            [1., 1.]])
+    """
+    c = cov(x, y, rowvar)
+    if c.ndim == 0:
+        return c / c
+    std = sqrt(diag(c))
+    c = c / reshape(std, (-1, 1)) / reshape(std, (1, -1))
+    return clip(c, -1.0, 1.0)

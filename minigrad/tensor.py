@@ -28,7 +28,7 @@ class Tensor:
     """
 
     __slots__ = ("data", "grad", "requires_grad", "name", "_ctx", "_version",
-                 "_retains_grad", "__weakref__")
+                 "_retains_grad", "_modified_by", "__weakref__")
     __array_priority__ = 1000
 
     def __init__(self, data: Any, requires_grad: bool = False, dtype: Any = None,
@@ -256,6 +256,24 @@ class Tensor:
     def __getitem__(self, index: Any) -> Tensor:
         return indexing.getitem(self, index)
 
+    # In-place: write into self.data, bump the version, record the change in the
+    # graph (ops/inplace.py explains the rules).
+
+    def __iadd__(self, other: Any) -> Tensor:
+        return inplace.update(self, "+=", other)
+
+    def __isub__(self, other: Any) -> Tensor:
+        return inplace.update(self, "-=", other)
+
+    def __imul__(self, other: Any) -> Tensor:
+        return inplace.update(self, "*=", other)
+
+    def __itruediv__(self, other: Any) -> Tensor:
+        return inplace.update(self, "/=", other)
+
+    def __setitem__(self, index: Any, value: Any) -> None:
+        inplace.setitem(self, index, value)
+
     def __lt__(self, other: Any) -> Tensor:
         return arithmetic.less(self, other)
 
@@ -409,6 +427,8 @@ def _initial_gradient(t: Tensor, gradient: Any, where: str) -> Tensor:
             )
         return Tensor._make(np.ones_like(t.data))
     grad = gradient if isinstance(gradient, Tensor) else Tensor(gradient, dtype=t.dtype)
+    if not isinstance(t.data, np.ndarray):  # Dask/CuPy: gradients take the tensor's array type
+        grad = Tensor._make(backends.asarray_like(grad.data, t.data))
     if grad.shape != t.shape:
         if grad.size == 1 and t.size == 1:
             return grad.reshape(t.shape)
@@ -422,4 +442,5 @@ def _initial_gradient(t: Tensor, gradient: Any, where: str) -> Tensor:
 # The ops refer to Tensor, so they are imported after it is defined.
 from minigrad import backends, engine, interop  # noqa: E402
 from minigrad.ops import arithmetic, elementwise, indexing, matrix, reductions  # noqa: E402
+from minigrad.ops import inplace  # noqa: E402
 from minigrad.ops import shape as shape_ops  # noqa: E402

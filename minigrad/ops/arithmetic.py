@@ -15,6 +15,8 @@ from minigrad.tensor import Tensor
 class Add(Function):
     """out = x + y;   d out/dx = 1,   d out/dy = 1"""
 
+    saves = ()
+
     def forward(self, x, y):
         return x + y
 
@@ -25,21 +27,26 @@ class Add(Function):
 class Subtract(Function):
     """out = x - y;   d out/dx = 1,   d out/dy = -1"""
 
+    saves = ()
+
     def forward(self, x, y):
         return x - y
 
     def backward(self, grad, out, x, y):
-        return grad, -grad
+        return grad, -grad if self.needs_input_grad[1] else None  # pred - constant target
 
 
 class Multiply(Function):
     """out = x * y;   d out/dx = y,   d out/dy = x"""
 
+    saves = ("inputs",)
+
     def forward(self, x, y):
         return x * y
 
     def backward(self, grad, out, x, y):
-        return grad * y, grad * x
+        need_x, need_y = self.needs_input_grad
+        return grad * y if need_x else None, grad * x if need_y else None
 
 
 class Divide(Function):
@@ -55,6 +62,8 @@ class Divide(Function):
 
 class Negative(Function):
     """out = -x;   d out/dx = -1"""
+
+    saves = ()
 
     def forward(self, x):
         return -x
@@ -85,6 +94,8 @@ class Power(Function):
 
 class Abs(Function):
     """out = |x|;   d out/dx = sign(x)   (0 at x = 0, as PyTorch)"""
+
+    saves = ()
 
     def forward(self, x):
         self.sign = np.sign(x)
@@ -136,7 +147,8 @@ def _compare(ufunc: np.ufunc, x: Any, y: Any) -> Tensor:
     a = x.data if isinstance(x, Tensor) else x
     b = y.data if isinstance(y, Tensor) else y
     try:
-        return Tensor._make(np.asarray(ufunc(a, b)))
+        result = ufunc(a, b)  # a NumPy bool scalar, or an array (kept lazy on Dask)
+        return Tensor._make(np.asarray(result) if isinstance(result, np.generic) else result)
     except ValueError as exc:
         shapes = f"{np.shape(a)} and {np.shape(b)}"
         raise ValueError(f"{ufunc.__name__}: shapes {shapes} do not broadcast together "

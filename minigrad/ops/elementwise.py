@@ -13,6 +13,8 @@ from minigrad.tensor import Tensor
 class Exp(Function):
     """out = exp(x);   d out/dx = exp(x) = out"""
 
+    saves = ("out",)
+
     def forward(self, x):
         return np.exp(x)
 
@@ -22,6 +24,8 @@ class Exp(Function):
 
 class Log(Function):
     """out = log(x);   d out/dx = 1 / x"""
+
+    saves = ("inputs",)
 
     def forward(self, x):
         return np.log(x)
@@ -33,6 +37,8 @@ class Log(Function):
 class Sqrt(Function):
     """out = sqrt(x);   d out/dx = 1 / (2 sqrt(x)) = 1 / (2 out)"""
 
+    saves = ("out",)
+
     def forward(self, x):
         return np.sqrt(x)
 
@@ -42,6 +48,8 @@ class Sqrt(Function):
 
 class Sin(Function):
     """out = sin(x);   d out/dx = cos(x)"""
+
+    saves = ("inputs",)
 
     def forward(self, x):
         return np.sin(x)
@@ -53,6 +61,8 @@ class Sin(Function):
 class Cos(Function):
     """out = cos(x);   d out/dx = -sin(x)"""
 
+    saves = ("inputs",)
+
     def forward(self, x):
         return np.cos(x)
 
@@ -63,6 +73,8 @@ class Cos(Function):
 class Tanh(Function):
     """out = tanh(x);   d out/dx = 1 - tanh(x)^2 = 1 - out^2"""
 
+    saves = ("out",)
+
     def forward(self, x):
         return np.tanh(x)
 
@@ -72,6 +84,8 @@ class Tanh(Function):
 
 class Sigmoid(Function):
     """out = 1 / (1 + exp(-x));   d out/dx = out * (1 - out)"""
+
+    saves = ("out",)
 
     def forward(self, x):
         # exp(-log(1 + exp(-x))) never overflows, for any x
@@ -84,6 +98,8 @@ class Sigmoid(Function):
 class Relu(Function):
     """out = max(x, 0);   d out/dx = 1 where x > 0, else 0   (relu'(0) = 0, as PyTorch)"""
 
+    saves = ()
+
     def forward(self, x):
         self.mask = x > 0
         return np.maximum(x, 0)
@@ -94,6 +110,8 @@ class Relu(Function):
 
 class Maximum(Function):
     """out = max(x, y);   d out/dx = 1 where x > y, 0 where x < y, 1/2 at ties"""
+
+    saves = ()
 
     def forward(self, x, y):
         # ties split the gradient 0.5 / 0.5
@@ -106,6 +124,8 @@ class Maximum(Function):
 
 class Minimum(Function):
     """out = min(x, y);   d out/dx = 1 where x < y, 0 where x > y, 1/2 at ties"""
+
+    saves = ()
 
     def forward(self, x, y):
         self.share_x = ((x < y) + 0.5 * (x == y)).astype(np.result_type(x, y))
@@ -124,17 +144,21 @@ class Where(Function):
     ``where(x > 0, sqrt(where(x > 0, x, 1)), 0)``.
     """
 
+    saves = ()
+
     def forward(self, x, y, cond):
         self.cond = cond
         return np.where(cond, x, y)
 
     def backward(self, grad, out, x, y):
-        zero = np.zeros((), dtype=grad.dtype)
+        zero = np.zeros_like(grad.data, shape=())  # same array type (NumPy, Dask, CuPy)
         return where(self.cond, grad, zero), where(self.cond, zero, grad)
 
 
 class Clip(Function):
     """out = min(max(x, lo), hi);   d out/dx = 1 where lo <= x <= hi, else 0"""
+
+    saves = ()
 
     def forward(self, x, lo, hi):
         self.inside = np.ones_like(x, dtype=bool)
@@ -150,6 +174,8 @@ class Clip(Function):
 
 class Astype(Function):
     """out = x converted to another float dtype;   d out/dx = 1 (converted back)"""
+
+    saves = ()
 
     def forward(self, x, dtype):
         return x.astype(dtype)

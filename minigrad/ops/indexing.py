@@ -12,12 +12,15 @@ from typing import Any
 
 import numpy as np
 
+from minigrad import backends
 from minigrad.engine import Function
 from minigrad.tensor import Tensor
 
 
 class GetItem(Function):
     """out = x[idx];   d out/dx scatters the gradient back to the positions idx read"""
+
+    saves = ()
 
     def forward(self, x, index):
         self.index = index
@@ -34,13 +37,19 @@ class ScatterAdd(Function):
     differentiated (second derivatives through indexing).
     """
 
+    saves = ()
+
     name = "scatter_add"
 
     def forward(self, g, shape, index):
         self.index = index
+        if any(n != n for n in g.shape):  # nan: a lazy (Dask) mask selected an unknown count
+            raise ValueError("scatter_add: the gradient of x[mask] for a lazy (Dask) boolean "
+                             "mask needs the number of selected elements, unknown until "
+                             "computed. Use mg.where(mask, x, 0), or index with mask.compute().")
         out = np.zeros_like(g, shape=shape)
         if _has_array_index(index):
-            np.add.at(out, index, g)  # repeated indices accumulate
+            out = backends.scatter_add(out, index, g)  # repeated indices accumulate
         else:
             out[index] = g  # basic indexing never repeats an element
         return out

@@ -6,6 +6,7 @@ from typing import Any
 
 import numpy as np
 
+from minigrad import backends
 from minigrad.engine import Function
 from minigrad.ops.shape import concatenate, expand_dims, reshape, swapaxes
 from minigrad.tensor import Tensor
@@ -19,6 +20,8 @@ class Matmul(Function):
     treated as a row (for a) or a column (for b) and that axis is dropped again.
     """
 
+    saves = ("inputs",)
+
     def forward(self, a, b):
         _check_matmul(a.shape, b.shape)
         return np.matmul(a, b)
@@ -31,8 +34,11 @@ class Matmul(Function):
             return grad_a, expand_dims(a, -1) * expand_dims(grad, -2)
         if b.ndim == 1:  # (..., m, k) @ (k,) -> (..., m)
             grad_b = matmul(swapaxes(a, -1, -2), expand_dims(grad, -1))[..., 0]
-            return expand_dims(grad, -1) * b, grad_b
-        return matmul(grad, swapaxes(b, -1, -2)), matmul(swapaxes(a, -1, -2), grad)
+            # X @ w with constant X: skip the (m, k) outer product nobody needs
+            return (expand_dims(grad, -1) * b if self.needs_input_grad[0] else None), grad_b
+        need_a, need_b = self.needs_input_grad  # skip the product nobody needs (often x)
+        return (matmul(grad, swapaxes(b, -1, -2)) if need_a else None,
+                matmul(swapaxes(a, -1, -2), grad) if need_b else None)
 
 
 def _check_matmul(shape_a: tuple[int, ...], shape_b: tuple[int, ...]) -> None:
@@ -59,6 +65,8 @@ def _check_matmul(shape_a: tuple[int, ...], shape_b: tuple[int, ...]) -> None:
 class Outer(Function):
     """out_ij = a_i b_j;   d out/da_i = sum_j grad_ij b_j,   d out/db_j = sum_i grad_ij a_i"""
 
+    saves = ("inputs",)
+
     def forward(self, a, b):
         return np.outer(a, b)
 
@@ -71,6 +79,8 @@ class Outer(Function):
 class Trace(Function):
     """out = sum_i x_ii;   d out/dx_ij = 1 if i == j else 0"""
 
+    saves = ()
+
     def forward(self, x):
         if x.ndim < 2:
             raise ValueError(f"trace: needs a matrix (2 or more dimensions), got shape {x.shape}.")
@@ -79,12 +89,15 @@ class Trace(Function):
     def backward(self, grad, out, x):
         n, m = x.shape[:2]
         eye = np.eye(n, m, dtype=grad.dtype).reshape((n, m) + (1,) * (x.ndim - 2))
+        eye = backends.asarray_like(eye, grad.data)  # CuPy cannot mix with NumPy arrays
         return expand_dims(expand_dims(grad, 0), 0) * eye
 
 
 class Diag(Function):
     """vector -> matrix:  out = diag(v),  d out/dv_i = grad_ii
     matrix -> vector:  out_i = x_ii,     d out/dx = diag(grad) (zeros off the diagonal)"""
+
+    saves = ()
 
     def forward(self, x):
         if x.ndim not in (1, 2):
@@ -98,9 +111,9 @@ class Diag(Function):
         n, m = x.shape
         k = square.shape[0]
         if n > k:
-            square = concatenate([square, np.zeros((n - k, k), dtype=grad.dtype)], axis=0)
+            square = concatenate([square, np.zeros_like(grad.data, shape=(n - k, k))], axis=0)
         if m > k:
-            square = concatenate([square, np.zeros((n, m - k), dtype=grad.dtype)], axis=1)
+            square = concatenate([square, np.zeros_like(grad.data, shape=(n, m - k))], axis=1)
         return square
 
 

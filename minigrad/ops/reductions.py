@@ -14,6 +14,7 @@ from typing import Any
 
 import numpy as np
 
+from minigrad import backends
 from minigrad.engine import Function
 from minigrad.ops.elementwise import exp
 from minigrad.ops.shape import broadcast_to
@@ -56,6 +57,8 @@ class _Reduction(Function):
 class Sum(_Reduction):
     """out = sum_i x_i;   d out/dx_i = 1: every element gets the gradient of its sum"""
 
+    saves = ()
+
     def forward(self, x, axis=None, keepdims=False):
         return np.sum(x, axis=self.setup(x, axis, keepdims), keepdims=keepdims)
 
@@ -65,6 +68,8 @@ class Sum(_Reduction):
 
 class Mean(_Reduction):
     """out = sum_i x_i / n;   d out/dx_i = 1 / n"""
+
+    saves = ()
 
     def forward(self, x, axis=None, keepdims=False):
         return np.mean(x, axis=self.setup(x, axis, keepdims), keepdims=keepdims)
@@ -106,6 +111,8 @@ class Max(_Reduction):
     Tied maxima split the gradient evenly (as PyTorch's full reductions).
     """
 
+    saves = ()
+
     def forward(self, x, axis=None, keepdims=False):
         out = np.max(x, axis=self.setup(x, axis, keepdims), keepdims=True)
         hits = x == out
@@ -118,6 +125,8 @@ class Max(_Reduction):
 
 class Min(_Reduction):
     """out = min_i x_i;   d out/dx_i = 1 at the minimum, 0 elsewhere (ties split evenly)"""
+
+    saves = ()
 
     def forward(self, x, axis=None, keepdims=False):
         out = np.min(x, axis=self.setup(x, axis, keepdims), keepdims=True)
@@ -140,7 +149,7 @@ class Prod(_Reduction):
         return np.prod(x, axis=self.setup(x, axis, keepdims), keepdims=keepdims)
 
     def backward(self, grad, out, x):
-        if np.all(x.data != 0):
+        if not backends.is_lazy(x.data) and np.all(x.data != 0):  # no compute mid-graph
             return self._keep(grad) * self._keep(out) / x
         return self._keep(grad) * _product_of_others(x.data, self.axes)
 
@@ -190,6 +199,8 @@ class Softmax(Function):
     so the vector-Jacobian product is out * (grad - sum(grad * out)).
     """
 
+    saves = ("out",)
+
     def forward(self, x, axis=-1):
         self.axis = axis
         e = _safe_exp(_shifted(x, axis))
@@ -204,6 +215,8 @@ class LogSoftmax(Function):
 
     so the vector-Jacobian product is grad - exp(out) * sum(grad).
     """
+
+    saves = ("out",)
 
     name = "log_softmax"
 

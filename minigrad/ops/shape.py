@@ -21,9 +21,14 @@ from minigrad.tensor import Tensor
 class Reshape(Function):
     """out = x viewed with a new shape;   the gradient is reshaped back"""
 
+    saves = ()
+
     def forward(self, x, shape):
         try:
-            return x.reshape(shape)
+            try:
+                return x.reshape(shape)
+            except NotImplementedError:  # Dask only merges/splits axes: go through 1-D
+                return x.reshape(-1).reshape(shape)
         except (ValueError, TypeError):
             raise ValueError(
                 f"reshape: cannot reshape a tensor of shape {x.shape} ({x.size} elements) "
@@ -38,6 +43,8 @@ class Reshape(Function):
 class Transpose(Function):
     """out = x with axes permuted;   the gradient is permuted back"""
 
+    saves = ()
+
     def forward(self, x, axes):
         self.axes = axes
         return np.transpose(x, axes)
@@ -50,6 +57,8 @@ class Transpose(Function):
 class Swapaxes(Function):
     """out = x with two axes swapped;   the gradient is swapped back"""
 
+    saves = ()
+
     def forward(self, x, axis1, axis2):
         self.axis1, self.axis2 = axis1, axis2
         return np.swapaxes(x, axis1, axis2)
@@ -61,6 +70,8 @@ class Swapaxes(Function):
 class Squeeze(Function):
     """out = x without size-1 axes;   the gradient is reshaped back"""
 
+    saves = ()
+
     def forward(self, x, axis):
         return np.squeeze(x, axis)
 
@@ -70,6 +81,8 @@ class Squeeze(Function):
 
 class ExpandDims(Function):
     """out = x with a new size-1 axis;   the gradient is reshaped back"""
+
+    saves = ()
 
     name = "expand_dims"
 
@@ -86,6 +99,8 @@ class BroadcastTo(Function):
     The rule returns the gradient at the output's shape: the engine's
     unbroadcast sums it over the copies.
     """
+
+    saves = ()
 
     name = "broadcast_to"
 
@@ -105,6 +120,8 @@ class BroadcastTo(Function):
 class Concatenate(Function):
     """out = [x1, x2, ...] joined along an axis;   each input gets its slice of the gradient"""
 
+    saves = ()
+
     def forward(self, *arrays, axis):
         self.axis = axis
         return np.concatenate(arrays, axis=axis)
@@ -121,6 +138,8 @@ class Concatenate(Function):
 
 class Stack(Function):
     """out = [x1, x2, ...] stacked along a new axis;   input i gets the gradient's slice i"""
+
+    saves = ()
 
     def forward(self, *arrays, axis):
         self.axis = axis

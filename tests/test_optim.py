@@ -1,0 +1,185 @@
+"""mg.optim: GD, SGD and Adam step for step against torch.optim; minimize."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+import minigrad as mg
+from minigrad import optim
+
+
+def _run_both(ours, theirs, kwargs, steps=25, skip_second_at=None):
+    """Feed identical gradients to both optimizers; return the largest difference."""
+    torch = pytest.importorskip("torch")
+    rng = np.random.default_rng(0)
+    starts = [rng.normal(size=(3, 2)), rng.normal(size=4)]
+    ps = [mg.tensor(s, requires_grad=True) for s in starts]
+    ts = [torch.tensor(s, requires_grad=True) for s in starts]
+    opt, topt = ours(ps, **kwargs), theirs(ts, **kwargs)
+    for step in range(steps):
+        for i, (p, t) in enumerate(zip(ps, ts, strict=True)):
+            if i == 1 and skip_second_at is not None and step in skip_second_at:
+                p.grad, t.grad = None, None  # no gradient: both must leave it alone
+                continue
+            g = rng.normal(size=p.shape)
+            p.grad, t.grad = mg.tensor(g), torch.tensor(g)
+        opt.step()
+        topt.step()
+    return max(np.abs(p.data - t.detach().numpy()).max() for p, t in zip(ps, ts, strict=True))
+
+
+@pytest.mark.parametrize("kwargs", [
+    {"lr": 0.1},
+    {"lr": 0.1, "momentum": 0.9},
+    {"lr": 0.05, "momentum": 0.5, "nesterov": True},
+    {"lr": 0.1, "momentum": 0.9, "weight_decay": 0.01},
+    {"lr": 0.1, "momentum": 0.9, "nesterov": True, "weight_decay": 0.1},
+    {"lr": 0.1, "weight_decay": 0.3},
+])
+def test_sgd_matches_torch(kwargs):
+    torch = pytest.importorskip("torch")
+    assert _run_both(optim.SGD, torch.optim.SGD, kwargs) < 1e-12
+
+
+def test_gd_is_torch_sgd_without_momentum():
+    torch = pytest.importorskip("torch")
+    assert _run_both(optim.GD, torch.optim.SGD, {"lr": 0.3}) < 1e-12
+
+
+@pytest.mark.parametrize("kwargs", [
+    {},
+    {"lr": 0.01, "betas": (0.8, 0.99)},
+    {"lr": 0.05, "eps": 1e-3},
+    {"lr": 0.01, "weight_decay": 0.1},
+])
+def test_adam_matches_torch(kwargs):
+    torch = pytest.importorskip("torch")
+    assert _run_both(optim.Adam, torch.optim.Adam, kwargs) < 1e-12
+
+
+@pytest.mark.parametrize("ours, theirs, kwargs", [
+    ("SGD", "SGD", {"lr": 0.1, "momentum": 0.9}),
+    ("Adam", "Adam", {"lr": 0.01}),
+])
+def test_params_without_grad_are_skipped_like_torch(ours, theirs, kwargs):
+    torch = pytest.importorskip("torch")
+    diff = _run_both(getattr(optim, ours), getattr(torch.optim, theirs), kwargs,
+                     skip_second_at={0, 3, 4, 10})
+    assert diff < 1e-12
+
+
+def test_step_is_in_place_and_records_no_graph():
+    p = mg.tensor([1.0, 2.0], requires_grad=True)
+    data = p.data
+    (p * p).sum().backward()
+    optim.SGD([p], lr=0.1, momentum=0.9).step()
+    assert p.data is data and p.is_leaf and p.requires_grad
+    np.testing.assert_allclose(p.data, [0.8, 1.6])
+
+
+def test_zero_grad_sets_none():
+    p = mg.tensor([1.0], requires_grad=True)
+    (p * 3).sum().backward()
+    opt = optim.Adam([p])
+    opt.zero_grad()
+    assert p.grad is None
+
+
+@pytest.mark.parametrize("make, match", [
+    (lambda p: optim.GD(p, lr=-1), "lr must be >= 0"),
+    (lambda p: optim.SGD(p, lr=0.1, momentum=1.0), r"momentum must lie in \[0, 1\)"),
+    (lambda p: optim.SGD(p, lr=0.1, momentum=-0.1), r"momentum must lie in \[0, 1\)"),
+    (lambda p: optim.SGD(p, lr=0.1, nesterov=True), "nesterov=True needs momentum"),
+    (lambda p: optim.SGD(p, lr=0.1, weight_decay=-1), "weight_decay must be >= 0"),
+    (lambda p: optim.Adam(p, betas=(0.9, 1.0)), r"betas\[1\] must lie in \[0, 1\)"),
+    (lambda p: optim.Adam(p, eps=-1e-8), "eps must be >= 0"),
+    (lambda p: optim.Adam(p, lr=float("nan")), "lr must be >= 0"),
+    (lambda p: optim.GD([], lr=0.1), "empty parameter list"),
+    (lambda p: optim.GD([mg.tensor([1.0])], lr=0.1), "does not require grad"),
+])
+def test_bad_hyperparameters(make, match):
+    with pytest.raises(ValueError, match=match):
+        make([mg.tensor([1.0], requires_grad=True)])
+
+
+# -- minimize ----------------------------------------------------------------------
+
+
+def _quadratic(x):
+    return x * x + 2 * x + 1  # minimum at x = -1
+
+
+@pytest.mark.parametrize("method, lr", [("gd", 0.1), ("sgd", 0.1), ("adam", 0.1)])
+def test_minimize_engine_methods(method, lr):
+    res = optim.minimize(_quadratic, 5.0, method=method, lr=lr, steps=3000, tol=1e-9)
+    assert float(res.x) == pytest.approx(-1.0, abs=1e-8)
+    assert res.nit < 3000 and res.success
+    assert len(res.history) == res.nit + 1 and res.history[0] == 36.0
+    assert all(isinstance(v, float) for v in res.history)
+    assert res.fun == pytest.approx(0.0, abs=1e-15)
+
+
+def test_minimize_gd_history_is_the_gd_sequence():
+    res = optim.minimize(lambda x: x * x, 5.0, method="gd", lr=0.1, steps=3)
+    # x_{k+1} = x_k - 0.1 * 2 x_k = 0.8 x_k
+    np.testing.assert_allclose(res.history, [25.0, 16.0, 10.24, 6.5536])
+    assert res.nit == 3 and float(res.x) == pytest.approx(2.56)
+
+
+def test_minimize_vector_and_options():
+    target = np.array([[1.0, -2.0], [3.0, 0.5]])
+    res = optim.minimize(lambda x: ((x - target) ** 2).sum(), np.zeros((2, 2)), method="sgd",
+                         lr=0.05, steps=2000, tol=1e-10, options={"momentum": 0.9})
+    assert res.x.shape == (2, 2)
+    np.testing.assert_allclose(res.x, target, atol=1e-9)
+
+
+@pytest.mark.parametrize("method", ["L-BFGS-B", "BFGS", "CG", "Nelder-Mead"])
+def test_minimize_scipy_methods(method):
+    pytest.importorskip("scipy")
+    res = optim.minimize(_quadratic, 0.0, method=method, steps=200)
+    assert float(res.x) == pytest.approx(-1.0, abs=1e-3 if method == "Nelder-Mead" else 1e-6)
+    assert res.history[0] == 1.0 and res.history[-1] == pytest.approx(res.fun, abs=1e-12)
+
+
+def test_minimize_scipy_gets_the_exact_gradient():
+    pytest.importorskip("scipy")
+    a = np.array([3.0, -1.0, 0.5])
+    calls = []
+
+    def f(x):
+        calls.append(1)
+        return ((x - a) ** 4).sum() + (x * x).sum()
+
+    res = optim.minimize(f, np.zeros(3), method="L-BFGS-B", steps=500, tol=1e-12)
+    # at the optimum 4 (x - a)^3 + 2 x = 0 componentwise
+    np.testing.assert_allclose(4 * (res.x - a) ** 3 + 2 * res.x, 0, atol=1e-6)
+
+
+def test_minimize_errors():
+    with pytest.raises(ValueError, match="unknown method 'newton'"):
+        pytest.importorskip("scipy")
+        optim.minimize(_quadratic, 0.0, method="newton")
+    with pytest.raises(ValueError, match="must return a scalar"):
+        optim.minimize(lambda x: x * 2, np.zeros(3))
+    with pytest.raises(ValueError, match="steps must be a non-negative int"):
+        optim.minimize(_quadratic, 0.0, steps=-1)
+    with pytest.raises(ValueError, match="needs a Hessian"):
+        optim.minimize(_quadratic, 0.0, method="trust-ncg")
+
+
+def test_minimize_without_scipy_says_so(monkeypatch):
+    import builtins
+
+    real_import = builtins.__import__
+
+    def no_scipy(name, *args, **kwargs):
+        if name == "scipy" or name.startswith("scipy."):
+            raise ImportError("No module named 'scipy'")
+        return real_import(name, *args, **kwargs)
+
+    monkeypatch.setattr(builtins, "__import__", no_scipy)
+    with pytest.raises(ImportError, match="comes from SciPy, which is not installed"):
+        optim.minimize(_quadratic, 0.0, method="L-BFGS-B")
+    assert optim.minimize(_quadratic, 0.0, method="gd", steps=10).nit == 10
