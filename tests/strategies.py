@@ -87,8 +87,10 @@ def programs(draw: Any, max_steps: int = 8) -> Program:
     program = Program(leaves, matrix, seed=draw(st.integers(0, 2**16)))
     # Ops and operands come from a drawn seed: Hypothesis would favour the first
     # op of a list, and every op should be drawn about as often.
-    choose = np.random.default_rng(draw(st.integers(0, 2**32 - 1)))
-    for _ in range(draw(st.integers(1, max_steps))):
+    n_steps = draw(st.integers(1, max_steps))
+    salt = [n_steps, *(LEAF_SHAPES.index(s) for s in shapes)]  # Hypothesis often draws seed 0
+    choose = np.random.default_rng([draw(st.integers(0, 2**32 - 1)), *salt])
+    for _ in range(n_steps):
         def pick() -> int:  # mostly recent nodes (depth), sometimes any earlier one (sharing)
             near = choose.random() < 0.7
             back = choose.integers(0, (min(len(shapes), 3) if near else len(shapes)))

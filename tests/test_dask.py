@@ -3,6 +3,7 @@ step, chunk-by-chunk minibatches, and the out-of-core example at a small size.""
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -189,11 +190,13 @@ def test_linear_regression_fit_on_dask_matches_numpy():
 
 def test_out_of_core_example_small(tmp_path: Path):
     pytest.importorskip("zarr")
-    script = Path(__file__).resolve().parents[1] / "examples" / "out_of_core_regression.py"
+    root = Path(__file__).resolve().parents[1]
+    script = root / "examples" / "out_of_core_regression.py"
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(root), os.environ.get("PYTHONPATH", "")])}
     result = subprocess.run(
         [sys.executable, str(script), "--rows", "20000", "--chunk-rows", "5000",
          "--gd-steps", "20", "--batch-size", "100", "--dir", str(tmp_path), "--memory-mb", "400"],
-        capture_output=True, text=True, timeout=300)
+        capture_output=True, text=True, timeout=300, env=env)
     assert result.returncode == 0, result.stdout + result.stderr
     assert "agreement with closed form" in result.stdout
     assert "OK" in result.stdout.splitlines()[-1]

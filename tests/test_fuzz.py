@@ -20,7 +20,7 @@ from hypothesis import HealthCheck, given, settings
 import minigrad as mg
 from tests.strategies import Program, build, programs
 
-EXAMPLES = int(os.environ.get("MINIGRAD_FUZZ_EXAMPLES", "60"))
+EXAMPLES = int(os.environ.get("MINIGRAD_FUZZ_EXAMPLES", "100"))
 FUZZ = settings(max_examples=EXAMPLES, deadline=None, derandomize="MINIGRAD_FUZZ_EXAMPLES" not in
                 os.environ, suppress_health_check=[HealthCheck.too_slow,
                                                    HealthCheck.data_too_large])
