@@ -17,9 +17,6 @@ import numpy as np
 import minigrad as mg
 from minigrad.autograd import grad, hessian, jacobian
 
-np.set_printoptions(precision=6, suppress=True)
-
-
 def show(title: str, engine: object, analytic: object, numerical: object) -> None:
     print(f"\n{title}")
     for label, value in (("engine", engine), ("analytic", analytic), ("numerical", numerical)):
@@ -105,4 +102,5 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    main()
+    with np.printoptions(precision=6, suppress=True):
+        main()

@@ -137,6 +137,11 @@ def scatter_add(out: Any, index: Any, values: Any) -> Any:
         np.add.at(out, index, values)
         return out
     except TypeError:
+        if type(out).__module__.startswith("cupy"):  # CuPy without ufunc.at
+            import cupyx
+
+            cupyx.scatter_add(out, index, values)
+            return out
         if not is_lazy(out):
             raise
     import dask.array as da

@@ -13,7 +13,6 @@ million ops back-propagates as well as a chain of three.
 from __future__ import annotations
 
 import functools
-import operator
 import threading
 import traceback
 from collections.abc import Callable, Iterable, Sequence
@@ -165,24 +164,35 @@ class Function:
         tensors = inputs
         for x in inputs:
             if not isinstance(x, Tensor):  # numbers and arrays become constant Tensors
-                tensors = tuple(t if isinstance(t, Tensor) else _constant(t, inputs)
-                                for t in inputs)
+                try:
+                    tensors = tuple(t if isinstance(t, Tensor) else _constant(t, inputs)
+                                    for t in inputs)
+                except (TypeError, ValueError) as exc:
+                    raise type(exc)(f"{cls.__name__.lower()}: an input could not become a "
+                                    f"tensor ({exc})") from None
                 break
         fn = cls()
+        binary = len(tensors) == 2  # the common case, spelled out: no comprehensions
+        arrays = (tensors[0].data, tensors[1].data) if binary else [t.data for t in tensors]
         try:
-            data = fn.forward(*map(_data_of, tensors), **params)
+            data = fn.forward(*arrays, **params) if params else fn.forward(*arrays)
         except (ValueError, IndexError, TypeError) as exc:
             raise _rephrase(fn.op, exc, tensors) from None
         if type(data) is not np.ndarray and isinstance(data, (np.generic, int, float, bool)):
             data = np.asarray(data)  # NumPy reductions return scalars; a Tensor holds an array
         # Record the node only when grad mode is on and some input requires grad;
         # otherwise (no_grad, and every backward rule) this is all the work done.
-        needs = tuple(map(_requires_grad_of, tensors)) if _state.grad_enabled else ()
+        if not _state.grad_enabled:
+            needs: tuple[bool, ...] = ()
+        elif binary:
+            needs = (tensors[0].requires_grad, tensors[1].requires_grad)
+        else:
+            needs = tuple([t.requires_grad for t in tensors])
         if True in needs and data.dtype.kind == "f":
             out = Tensor._make(data, True)
             fn.inputs = tensors
             fn.needs_input_grad = needs
-            fn._versions = tuple(map(_version_of, tensors))
+            fn._versions = tuple([t._version for t in tensors])
             out._ctx = fn
         else:
             out = Tensor._make(data)
@@ -196,12 +206,6 @@ class Function:
                 _check_finite(data, f"{rule.op} (backward, in its {fn.op} step)",
                               rule._created_at)
         return out
-
-
-# C-level attribute readers for apply's hot path (cheaper than comprehensions)
-_data_of = operator.attrgetter("data")
-_requires_grad_of = operator.attrgetter("requires_grad")
-_version_of = operator.attrgetter("_version")
 
 
 def _constant(x: Any, inputs: Sequence[Any]) -> Tensor:
@@ -274,8 +278,11 @@ def unbroadcast(grad: Tensor, shape: tuple[int, ...], op: str = "", index: int =
     axes = tuple(range(lead)) + tuple(
         lead + i for i, s in enumerate(shape) if s == 1 and grad.shape[lead + i] != 1
     )
-    if axes:
-        grad = grad.sum(axis=axes, keepdims=True)
+    if not _state.grad_enabled:  # first-order backward records nothing: sum the array
+        return Tensor._make(grad.data.sum(axis=axes).reshape(shape))
+    if len(axes) == lead:  # only leading axes were added: one sum, no reshape
+        return grad.sum(axis=axes)
+    grad = grad.sum(axis=axes, keepdims=True)
     return grad.reshape(shape) if grad.shape != shape else grad
 
 

@@ -30,6 +30,7 @@ from typing import Any
 
 import numpy as np
 
+from minigrad.backends import is_lazy, materialize_grads
 from minigrad.engine import no_grad
 from minigrad.tensor import Tensor
 
@@ -54,6 +55,10 @@ class Optimizer:
                 raise ValueError(f"{name}: parameter {i} (shape {p.shape}) does not require "
                                  "grad, so it would never change; create it with "
                                  "requires_grad=True.")
+            if is_lazy(p.data):
+                raise TypeError(f"{name}: parameter {i} holds a Dask array, which cannot be "
+                                "updated in place. Keep parameters in memory (NumPy) and only "
+                                "the data in Dask: mg.tensor(np.zeros(d), requires_grad=True).")
         _check(name, "lr", lr, lr >= 0, "must be >= 0")
         self.lr = lr
         self.state: list[dict[str, Any]] = [{} for _ in self.params]
@@ -65,6 +70,7 @@ class Optimizer:
 
     def step(self) -> None:
         """Update every parameter that has a gradient, in place, without recording a graph."""
+        materialize_grads(self.params)  # Dask: compute lazy gradients, all in one pass
         with no_grad():
             for p, state in zip(self.params, self.state, strict=True):
                 if p.grad is None:

@@ -192,7 +192,7 @@ def test_out_of_core_example_small(tmp_path: Path):
     pytest.importorskip("zarr")
     root = Path(__file__).resolve().parents[1]
     script = root / "examples" / "out_of_core_regression.py"
-    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(root), os.environ.get("PYTHONPATH", "")])}
+    env = {**os.environ, "PYTHONPATH": f"{root}{os.pathsep}{os.environ.get('PYTHONPATH', '')}"}
     result = subprocess.run(
         [sys.executable, str(script), "--rows", "20000", "--chunk-rows", "5000",
          "--gd-steps", "20", "--batch-size", "100", "--dir", str(tmp_path), "--memory-mb", "400"],
@@ -200,3 +200,17 @@ def test_out_of_core_example_small(tmp_path: Path):
     assert result.returncode == 0, result.stdout + result.stderr
     assert "agreement with closed form" in result.stdout
     assert "OK" in result.stdout.splitlines()[-1]
+
+
+def test_optimizer_computes_lazy_gradients_at_the_step():
+    w = mg.tensor(np.ones(3), requires_grad=True)
+    w.grad = mg.tensor(da.from_array(np.array([1.0, 2.0, 3.0]), chunks=1))  # e.g. create_graph
+    mg.optim.GD([w], lr=0.5).step()
+    assert type(w.data) is np.ndarray and type(w.grad.data) is np.ndarray
+    np.testing.assert_array_equal(w.data, [0.5, 0.0, -0.5])
+
+
+def test_optimizer_rejects_dask_parameters():
+    w = mg.tensor(da.ones(3, chunks=1), requires_grad=True)
+    with pytest.raises(TypeError, match="GD: parameter 0 holds a Dask array.*in memory"):
+        mg.optim.GD([w], lr=0.1)

@@ -35,5 +35,5 @@ def test_readme_commands_are_two_and_ci_reads_the_test_command():
     main = re.search(r"<!-- main-command -->\n\s+(.+)", README).group(1)
     test = re.search(r"<!-- test-command -->\n\s+(.+)", README).group(1)
     assert main.startswith("python -m pip install") and "minigrad demo" in main
-    assert test == 'python -m pip install -e ".[test]" && python -m pytest'
+    assert test == 'python -m pip install -e ".[all]" && python -m pytest'
     assert "test-command" in (ROOT / ".ci" / "run").read_text()

@@ -123,6 +123,7 @@ def test_000_gradient_descent_as_written_and_to_convergence():
     assert x.item() == pytest.approx(-1 + 0.98**100, rel=1e-12)
     gd = mg.optim.minimize(f, 0.0, method="gd", lr=0.1, steps=1000)
     assert float(gd.x) == pytest.approx(-1.0, abs=1e-9)
+    pytest.importorskip("scipy")
     lbfgs = mg.optim.minimize(f, 0.0, method="L-BFGS-B")
     assert float(lbfgs.x) == pytest.approx(-1.0, abs=1e-6)
     assert lbfgs.fun == pytest.approx(0.0, abs=1e-12)

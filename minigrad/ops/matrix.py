@@ -33,7 +33,10 @@ class Matmul(Function):
             grad_a = matmul(b, expand_dims(grad, -1))[..., 0]
             return grad_a, expand_dims(a, -1) * expand_dims(grad, -2)
         if b.ndim == 1:  # (..., m, k) @ (k,) -> (..., m)
-            grad_b = matmul(swapaxes(a, -1, -2), expand_dims(grad, -1))[..., 0]
+            if a.ndim == 2:  # X^T @ grad, one matrix-vector product
+                grad_b = matmul(swapaxes(a, -1, -2), grad)
+            else:
+                grad_b = matmul(swapaxes(a, -1, -2), expand_dims(grad, -1))[..., 0]
             # X @ w with constant X: skip the (m, k) outer product nobody needs
             return (expand_dims(grad, -1) * b if self.needs_input_grad[0] else None), grad_b
         need_a, need_b = self.needs_input_grad  # skip the product nobody needs (often x)

@@ -75,7 +75,7 @@ class Mean(_Reduction):
         return np.mean(x, axis=self.setup(x, axis, keepdims), keepdims=keepdims)
 
     def backward(self, grad, out, x):
-        return broadcast_to(self._keep(grad), x.shape) / self.count
+        return broadcast_to(self._keep(grad) / self.count, x.shape)  # divide before copying
 
 
 class Var(_Reduction):
@@ -90,7 +90,8 @@ class Var(_Reduction):
 
     def backward(self, grad, out, x):
         centered = x - mean(x, axis=self.axes, keepdims=True)
-        return self._keep(grad) * centered * (2 / (self.count - self.ddof))
+        # n - ddof = 0 gives inf (NaN where centered is 0), as the NaN value: IEEE, not a crash
+        return self._keep(grad) * centered * (np.float64(2) / (self.count - self.ddof))
 
 
 class Std(_Reduction):
@@ -286,18 +287,26 @@ def log_softmax(x: Any, axis: int = -1) -> Tensor:
 
 def argmax(x: Any, axis: Any = None) -> Any:
     """Index of the maximum (a plain NumPy integer or array, not differentiable)."""
-    data = x.data if isinstance(x, Tensor) else np.asarray(x)
+    data = x.data if isinstance(x, Tensor) else _array(x, "argmax")
     return np.argmax(data, axis=_single_axis(data, axis, "argmax") if axis is not None else None)
 
 
 def argmin(x: Any, axis: Any = None) -> Any:
     """Index of the minimum (a plain NumPy integer or array, not differentiable)."""
-    data = x.data if isinstance(x, Tensor) else np.asarray(x)
+    data = x.data if isinstance(x, Tensor) else _array(x, "argmin")
     return np.argmin(data, axis=_single_axis(data, axis, "argmin") if axis is not None else None)
 
 
 def _single_axis(x: Any, axis: Any, op: str) -> int:
-    ndim = np.ndim(x.data if isinstance(x, Tensor) else x)
+    ndim = (x.data if isinstance(x, Tensor) else _array(x, op)).ndim
     if isinstance(axis, bool) or not isinstance(axis, (int, np.integer)):
         raise TypeError(f"{op}: axis must be a single int, not {axis!r}.")
     return _normalize_axes(axis, builtins.max(ndim, 1), op)[0]
+
+
+def _array(x: Any, op: str) -> np.ndarray:
+    """A non-Tensor argument as a numeric array, with an error naming ``op``."""
+    try:
+        return Tensor(x).data
+    except (TypeError, ValueError) as exc:
+        raise type(exc)(f"{op}: {exc}") from None

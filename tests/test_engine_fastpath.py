@@ -1,0 +1,184 @@
+"""The engine's fast paths give what the plain paths give.
+
+First-order backward takes shortcuts: gradients are added in place into arrays
+the engine allocated itself, broadcasting is undone on arrays directly, Python
+numbers are wrapped once per (value, dtype), and the walk is one counting pass
+plus one ready-list pass. With ``create_graph=True`` none of these shortcuts is
+taken (every step is a recorded op), so comparing the two is comparing the fast
+path with the plain one.
+"""
+
+from __future__ import annotations
+
+import threading
+
+import numpy as np
+import pytest
+
+import minigrad as mg
+from minigrad import engine
+
+
+def _random_graph(rng: np.random.Generator, leaves: list[mg.Tensor], n_ops: int) -> mg.Tensor:
+    """A random DAG over ``leaves``: every node may be reused many times, so
+    gradients fan in, and Add hands one gradient Tensor to both its inputs."""
+    nodes = list(leaves)
+    for _ in range(n_ops):
+        a = nodes[rng.integers(len(nodes))]
+        b = nodes[rng.integers(len(nodes))]
+        kind = rng.integers(6)
+        if kind == 0:
+            out = a + b
+        elif kind == 1:
+            out = a * b
+        elif kind == 2:
+            out = a - b
+        elif kind == 3:
+            out = (a * 0.5).tanh()
+        elif kind == 4:
+            out = a + a  # one gradient Tensor sent twice to the same input
+        else:
+            out = a * 1.5 + b.sum(axis=0, keepdims=True)  # broadcasting both ways
+        nodes.append(out)
+    return sum(n.sum() for n in nodes[len(leaves):])
+
+
+@pytest.mark.parametrize("seed", range(8))
+def test_in_place_accumulation_matches_the_plain_path(seed: int) -> None:
+    rng = np.random.default_rng(seed)
+    leaves = [mg.tensor(rng.uniform(-1, 1, (3, 4)), requires_grad=True) for _ in range(3)]
+    plain = mg.autograd.grad(_random_graph(np.random.default_rng(seed + 100), leaves, 25),
+                             leaves, create_graph=True)
+    for leaf in leaves:
+        leaf.grad = None
+    loss = _random_graph(np.random.default_rng(seed + 100), leaves, 25)
+    loss.backward()
+    for leaf, expected in zip(leaves, plain):
+        np.testing.assert_allclose(leaf.grad.data, expected.data, rtol=1e-12, atol=1e-12)
+
+
+def test_random_graph_against_finite_differences() -> None:
+    rng = np.random.default_rng(7)
+    leaves = [mg.tensor(rng.uniform(-1, 1, (2, 3)), requires_grad=True) for _ in range(2)]
+
+    def f(*xs: mg.Tensor) -> mg.Tensor:
+        return _random_graph(np.random.default_rng(3), list(xs), 15)
+
+    f(*leaves).backward()
+    numerical = mg.numerical_grad(f, leaves)
+    for leaf, expected in zip(leaves, numerical):
+        np.testing.assert_allclose(leaf.grad.data, expected, rtol=1e-6, atol=1e-6)
+
+
+def test_shared_gradient_tensor_is_never_written_into() -> None:
+    # u's gradient flows through Add to both inputs (the same Tensor twice), is
+    # kept by retain_grad, and x receives three contributions: u.grad must stay 3.
+    x = mg.tensor([1.0, 2.0], requires_grad=True)
+    u = x * 1.0
+    u.retain_grad()
+    s = u + u + u
+    s.sum().backward()
+    np.testing.assert_array_equal(u.grad.data, [3.0, 3.0])
+    np.testing.assert_array_equal(x.grad.data, [3.0, 3.0])
+    assert not np.shares_memory(u.grad.data, x.grad.data)
+
+
+def test_leaf_grads_do_not_alias_each_other_or_the_upstream_gradient() -> None:
+    a = mg.tensor([1.0, 2.0], requires_grad=True)
+    b = mg.tensor([3.0, 4.0], requires_grad=True)
+    upstream = mg.tensor([1.0, 1.0])
+    (a + b).backward(upstream)
+    a.grad.data[0] = 100.0
+    assert b.grad.data[0] == 1.0 and upstream.data[0] == 1.0
+
+
+def test_second_backward_accumulates_into_grad() -> None:
+    x = mg.tensor([1.0, -1.0], requires_grad=True)
+    for _ in range(3):
+        (x * x + x * x).sum().backward()
+    np.testing.assert_array_equal(x.grad.data, 3 * 4 * x.data)
+
+
+@pytest.mark.parametrize("in_shape, out_shape", [
+    ((3, 1), (2, 3, 4)), ((4,), (2, 3, 4)), ((), (2, 3)), ((1, 1), (5, 2)), ((2, 1, 4), (2, 3, 4)),
+])
+def test_unbroadcast_fast_path_matches_the_op_path(in_shape: tuple, out_shape: tuple) -> None:
+    rng = np.random.default_rng(0)
+    x = mg.tensor(rng.standard_normal(in_shape), requires_grad=True)
+    w = mg.tensor(rng.standard_normal(out_shape))
+    (plain,) = mg.autograd.grad((x * w).sum(), [x], create_graph=True)
+    (x * w).sum().backward()
+    assert x.grad.shape == in_shape == plain.shape
+    expected = np.broadcast_to(w.data, out_shape)
+    lead = len(out_shape) - len(in_shape)
+    axes = tuple(range(lead)) + tuple(lead + i for i, s in enumerate(in_shape) if s == 1)
+    expected = expected.sum(axis=axes, keepdims=True).reshape(in_shape)
+    np.testing.assert_allclose(x.grad.data, expected, rtol=1e-12)
+    np.testing.assert_allclose(plain.data, expected, rtol=1e-12)
+
+
+def test_unbroadcast_still_rejects_a_wrong_gradient_shape() -> None:
+    with pytest.raises(ValueError, match="unbroadcast-test: backward returned a gradient"):
+        engine.unbroadcast(mg.ones((3, 2)), (3,), "unbroadcast-test", 0)
+
+
+def test_number_constants_keep_dtype_sign_and_are_read_only() -> None:
+    x = mg.tensor(np.array([1.0, 2.0], dtype=np.float32), requires_grad=True)
+    y = x * 0.5
+    assert y.dtype == np.float32
+    assert not y.parents[1].data.flags.writeable  # a shared constant cannot be changed
+    z = mg.tensor([1.0]) * -0.0
+    assert np.signbit(z.data[0])  # -0.0 is not mistaken for the cached 0.0
+    z = mg.tensor([1.0]) * 0.0
+    assert not np.signbit(z.data[0])
+
+
+def test_nan_constants_are_not_cached() -> None:
+    before = len(engine._NUMBERS)
+    for _ in range(50):
+        assert np.isnan((mg.tensor([1.0]) * float("nan")).item())
+    assert len(engine._NUMBERS) <= before + 1
+
+
+def test_one_root_feeding_another() -> None:
+    # y2 depends on y1; both are roots. y1 must wait for y2's contribution.
+    x = mg.tensor(2.0, requires_grad=True)
+    y1 = x * x
+    y2 = y1 * 3.0
+    engine.backward([y2, y1], [mg.tensor(1.0), mg.tensor(1.0)])
+    assert x.grad.item() == pytest.approx(3 * 4.0 + 4.0)
+
+
+def test_deep_chain_has_no_recursion_and_the_right_gradient() -> None:
+    x = mg.tensor([1.0], requires_grad=True)
+    y = x
+    for _ in range(20_000):
+        y = y * 1.0001
+    y.sum().backward()
+    assert x.grad.item() == pytest.approx(1.0001 ** 20_000, rel=1e-9)
+    with pytest.raises(RuntimeError, match="already freed"):
+        y.sum().backward()
+
+
+def test_freed_nodes_keep_their_inputs() -> None:
+    x = mg.tensor([1.0, 2.0], requires_grad=True)
+    y = (x.exp() * x).sum()
+    y.backward()
+    assert y.parents[0].parents[1] is x
+
+
+def test_grad_mode_defaults_per_thread() -> None:
+    seen = []
+    with mg.no_grad():
+        thread = threading.Thread(target=lambda: seen.append(mg.is_grad_enabled()))
+        thread.start()
+        thread.join()
+        assert not mg.is_grad_enabled()
+    assert seen == [True] and mg.is_grad_enabled()
+
+
+def test_no_grad_records_nothing() -> None:
+    x = mg.tensor([1.0], requires_grad=True)
+    with mg.no_grad():
+        y = x * 2.0 + 1.0
+    assert not y.requires_grad and y._ctx is None
