@@ -186,7 +186,7 @@ def w2_autograd(data: dict[str, Any]) -> Callable[[], Result]:
         params = [p.copy() for p in data["params"]]
         for step in range(steps):
             grads = grad(params, xs[step % len(xs)], ts[step % len(xs)])
-            for p, g in zip(params, grads):
+            for p, g in zip(params, grads, strict=True):
                 p -= lr * g
         return tuple(params)
 
@@ -377,7 +377,7 @@ def w2_jax(data: dict[str, Any]) -> Callable[[], Result]:
     @jax.jit
     def step(params, x, t):
         grads = jax.grad(loss)(params, x, t)
-        return [p - lr * g for p, g in zip(params, grads)]
+        return [p - lr * g for p, g in zip(params, grads, strict=True)]
 
     def run() -> Result:
         params = [jnp.asarray(p) for p in data["params"]]
@@ -453,12 +453,12 @@ def w4_micrograd(data: dict[str, Any]) -> Callable[[], Result]:
 
         scores = [layer(layer(layer(xi, W1, b1, True), W2, b2, True), W3, b3, False)[0]
                   for xi in X]
-        losses = [(1 + -yi * si).relu() for yi, si in zip(y, scores)]
+        losses = [(1 + -yi * si).relu() for yi, si in zip(y, scores, strict=True)]
         flat = [v for p in params for row in p for v in row]
         loss = sum(losses) * (1.0 / len(losses)) + alpha * sum(p * p for p in flat)
         loss.backward()
         grads = tuple(np.array([[v.grad for v in row] for row in p]).reshape(a.shape)
-                      for p, a in zip(params, arrays))
+                      for p, a in zip(params, arrays, strict=True))
         return (np.array(loss.data),) + grads
 
     return run

@@ -78,7 +78,7 @@ def compare(result: Result, reference: Result, rtol: float) -> str | None:
     """None when ``result`` matches ``reference``; otherwise what differs."""
     if len(result) != len(reference):
         return f"returned {len(result)} arrays, NumPy {len(reference)}"
-    for i, (got, want) in enumerate(zip(result, reference)):
+    for i, (got, want) in enumerate(zip(result, reference, strict=True)):
         got, want = np.asarray(got, dtype=np.float64), np.asarray(want, dtype=np.float64)
         if got.shape != want.shape:
             return f"output {i}: shape {got.shape} vs NumPy {want.shape}"

@@ -52,7 +52,7 @@ def mlp_data(batch: int, sizes: tuple[int, ...], steps: int, dtype: str = "float
              n_batches: int = 4) -> dict[str, Any]:
     rng = np.random.default_rng(1)
     params = []
-    for fan_in, fan_out in zip(sizes[:-1], sizes[1:]):
+    for fan_in, fan_out in zip(sizes[:-1], sizes[1:], strict=True):
         params.append((rng.standard_normal((fan_in, fan_out)) / np.sqrt(fan_in)).astype(dtype))
         params.append(np.zeros(fan_out, dtype))
     xs = [rng.standard_normal((batch, sizes[0])).astype(dtype) for _ in range(n_batches)]
@@ -81,7 +81,8 @@ def moons_data(n: int, hidden: int) -> dict[str, Any]:
     X, y = moons(n, 0.1, rng)
     sizes = (2, hidden, hidden, 1)
     params = []
-    for fan_in, fan_out in zip(sizes[:-1], sizes[1:]):  # micrograd: U(-1, 1), bias 0
+    # micrograd's initialization: weights U(-1, 1), biases 0
+    for fan_in, fan_out in zip(sizes[:-1], sizes[1:], strict=True):
         params.append(rng.uniform(-1, 1, (fan_in, fan_out)))
         params.append(np.zeros(fan_out))
     return {"X": X, "y": y.reshape(-1, 1), "params": params, "alpha": 1e-4}
@@ -258,7 +259,8 @@ def w4_numpy(data: dict[str, Any]) -> Callable[[], Result]:
         d1 = (d2 @ W2.T) * (a1 > 0)
         gW1, gb1 = X.T @ d1, d1.sum(axis=0)
         grads = (gW1, gb1, gW2, gb2, gW3, gb3)
-        return (np.asarray(loss),) + tuple(g + 2 * alpha * p for g, p in zip(grads, params))
+        grads = tuple(g + 2 * alpha * p for g, p in zip(grads, params, strict=True))  # + L2
+        return (np.asarray(loss),) + grads
 
     return run
 

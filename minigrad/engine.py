@@ -165,8 +165,8 @@ class Function:
         for x in inputs:
             if not isinstance(x, Tensor):  # numbers and arrays become constant Tensors
                 try:
-                    tensors = tuple(t if isinstance(t, Tensor) else _constant(t, inputs)
-                                    for t in inputs)
+                    tensors = tuple([t if isinstance(t, Tensor) else _constant(t, inputs)
+                                     for t in inputs])
                 except (TypeError, ValueError) as exc:
                     raise type(exc)(f"{cls.__name__.lower()}: an input could not become a "
                                     f"tensor ({exc})") from None
@@ -230,6 +230,10 @@ def _constant(x: Any, inputs: Sequence[Any]) -> Tensor:
                         array.flags.writeable = False
                         _NUMBERS[x, like.dtype] = array
                 return Tensor._make(array)
+    if type(x) is np.ndarray and x.dtype.kind in "biuf" and not _state.grad_enabled:
+        # A mask in a backward rule (grad * self.mask): nothing is recorded, so no
+        # graph can see the array change later; no copy needed.
+        return Tensor._make(x)
     return Tensor(x)
 
 
@@ -279,7 +283,8 @@ def unbroadcast(grad: Tensor, shape: tuple[int, ...], op: str = "", index: int =
         lead + i for i, s in enumerate(shape) if s == 1 and grad.shape[lead + i] != 1
     )
     if not _state.grad_enabled:  # first-order backward records nothing: sum the array
-        return Tensor._make(grad.data.sum(axis=axes).reshape(shape))
+        # keepdims: an ndarray even when everything is summed (shape ()), never a NumPy scalar
+        return Tensor._make(grad.data.sum(axis=axes, keepdims=True).reshape(shape))
     if len(axes) == lead:  # only leading axes were added: one sum, no reshape
         return grad.sum(axis=axes)
     grad = grad.sum(axis=axes, keepdims=True)
@@ -449,13 +454,13 @@ def _recorded_inputs(fn: Function) -> tuple[Tensor, ...]:
     """fn's inputs as fn used them. An input changed in place since then sits on a
     newer node (see ops/inplace.py); walk back to the snapshot of the version fn
     used, so the gradient reaches that version's history."""
-    for tensor, version in zip(fn.inputs, fn._versions):
+    for tensor, version in zip(fn.inputs, fn._versions, strict=True):
         if tensor._version != version:
             break
     else:
         return fn.inputs  # the common case: nothing was changed in place
     recorded = []
-    for tensor, version in zip(fn.inputs, fn._versions):
+    for tensor, version in zip(fn.inputs, fn._versions, strict=True):
         while tensor._ctx is not None and tensor._ctx._inplace_version > version:
             tensor = tensor._ctx.inputs[0]
         recorded.append(tensor)
@@ -465,7 +470,7 @@ def _recorded_inputs(fn: Function) -> tuple[Tensor, ...]:
 def _check_saved(fn: Function, out: Tensor) -> None:
     """PyTorch's rule: what backward reads must still hold the values forward saw."""
     if "inputs" in fn.saves:
-        for index, (tensor, version) in enumerate(zip(fn.inputs, fn._versions)):
+        for index, (tensor, version) in enumerate(zip(fn.inputs, fn._versions, strict=True)):
             if tensor._version != version:
                 _raise_modified(fn, f"input {index}", tensor.shape,
                                 getattr(tensor, "_modified_by", None))

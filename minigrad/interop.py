@@ -45,6 +45,11 @@ def _plain(x: Any) -> Any:
     return x
 
 
+def _array(x: Any) -> Any:
+    """NumPy scalars become 0-d arrays; arrays (NumPy, Dask, CuPy) stay as they are."""
+    return x if hasattr(x, "__array_function__") else np.asarray(x)
+
+
 def _needs_grad(args: Any) -> bool:
     if isinstance(args, Tensor):
         return args.requires_grad
@@ -62,9 +67,9 @@ def array_ufunc(ufunc: np.ufunc, method: str, inputs: tuple, kwargs: dict) -> An
     if method == "__call__" and not kwargs and name in _UFUNCS:
         return getattr(minigrad, _UFUNCS[name])(*inputs)
     if method == "__call__" and not kwargs.get("out") and name in _CONSTANT_UFUNCS:
-        return Tensor._make(np.asarray(ufunc(*_plain(inputs), **kwargs)))
+        return Tensor._make(_array(ufunc(*_plain(inputs), **kwargs)))
     if not _needs_grad(inputs):
-        return Tensor._make(np.asarray(getattr(ufunc, method)(*_plain(inputs), **kwargs)))
+        return Tensor._make(_array(getattr(ufunc, method)(*_plain(inputs), **kwargs)))
     call = f"np.{name}" if method == "__call__" else f"np.{name}.{method}"
     raise TypeError(
         f"{call} on a Tensor that requires grad has no minigrad equivalent"

@@ -441,6 +441,12 @@ def _initial_gradient(t: Tensor, gradient: Any, where: str) -> Tensor:
 
 # The ops refer to Tensor, so they are imported after it is defined.
 from minigrad import backends, engine, interop  # noqa: E402
-from minigrad.ops import arithmetic, elementwise, indexing, matrix, reductions  # noqa: E402
-from minigrad.ops import inplace  # noqa: E402
+from minigrad.ops import (  # noqa: E402
+    arithmetic,
+    elementwise,
+    indexing,
+    inplace,
+    matrix,
+    reductions,
+)
 from minigrad.ops import shape as shape_ops  # noqa: E402

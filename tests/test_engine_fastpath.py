@@ -53,7 +53,7 @@ def test_in_place_accumulation_matches_the_plain_path(seed: int) -> None:
         leaf.grad = None
     loss = _random_graph(np.random.default_rng(seed + 100), leaves, 25)
     loss.backward()
-    for leaf, expected in zip(leaves, plain):
+    for leaf, expected in zip(leaves, plain, strict=True):
         np.testing.assert_allclose(leaf.grad.data, expected.data, rtol=1e-12, atol=1e-12)
 
 
@@ -66,7 +66,7 @@ def test_random_graph_against_finite_differences() -> None:
 
     f(*leaves).backward()
     numerical = mg.numerical_grad(f, leaves)
-    for leaf, expected in zip(leaves, numerical):
+    for leaf, expected in zip(leaves, numerical, strict=True):
         np.testing.assert_allclose(leaf.grad.data, expected, rtol=1e-6, atol=1e-6)
 
 

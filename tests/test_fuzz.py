@@ -64,7 +64,7 @@ def _numerical(program: Program, eps: float = 1e-6) -> tuple[list[np.ndarray], f
 def test_every_leaf_gradient_matches_finite_differences(program):
     analytic = _gradients(program, [*program.leaves, program.matrix])
     numerical, scale = _numerical(program)
-    for k, (a, n) in enumerate(zip(analytic, numerical)):
+    for k, (a, n) in enumerate(zip(analytic, numerical, strict=True)):
         np.testing.assert_allclose(a, n, rtol=1e-4, atol=1e-6 * (1 + scale),
                                    err_msg=f"leaf {k} of {program!r}")
 
@@ -79,19 +79,19 @@ def test_hessian_vector_products_match_finite_differences(program):
     grads = mg.autograd.grad(_loss(program, tensors), tensors, create_graph=True,
                              allow_unused=True)
     inner = mg.tensor(0.0)
-    for g, v in zip(grads, direction):
+    for g, v in zip(grads, direction, strict=True):
         if g is not None and g.requires_grad:
             inner = inner + (g * v).sum()
     if inner.requires_grad:
         hvp = mg.autograd.grad(inner, tensors, allow_unused=True)
-        hvp = [np.zeros_like(a) if h is None else h.data for h, a in zip(hvp, arrays)]
+        hvp = [np.zeros_like(a) if h is None else h.data for h, a in zip(hvp, arrays, strict=True)]
     else:  # the loss is linear in every leaf
         hvp = [np.zeros_like(a) for a in arrays]
     eps = 1e-5
-    plus = _gradients(program, [a + eps * v for a, v in zip(arrays, direction)])
-    minus = _gradients(program, [a - eps * v for a, v in zip(arrays, direction)])
+    plus = _gradients(program, [a + eps * v for a, v in zip(arrays, direction, strict=True)])
+    minus = _gradients(program, [a - eps * v for a, v in zip(arrays, direction, strict=True)])
     first = _gradients(program, arrays)
     scale = 1 + max(float(np.abs(g).max(initial=0)) for g in first)
-    for k, (h, p, m) in enumerate(zip(hvp, plus, minus)):
+    for k, (h, p, m) in enumerate(zip(hvp, plus, minus, strict=True)):
         np.testing.assert_allclose(h, (p - m) / (2 * eps), rtol=1e-3, atol=1e-5 * scale,
                                    err_msg=f"leaf {k} of {program!r}")

@@ -127,7 +127,10 @@ def matmul(a: Any, b: Any) -> Tensor:
 
 def dot(a: Any, b: Any) -> Tensor:
     """NumPy's ``dot`` for scalars, vectors and matrices (use ``matmul`` for stacks)."""
-    a_ndim, b_ndim = np.ndim(_data(a)), np.ndim(_data(b))
+    try:
+        a_ndim, b_ndim = np.ndim(_data(a)), np.ndim(_data(b))
+    except ValueError as exc:  # a ragged list
+        raise ValueError(f"dot: an input could not become a tensor ({exc})") from None
     if a_ndim == 0 or b_ndim == 0:
         from minigrad.ops.arithmetic import multiply
 

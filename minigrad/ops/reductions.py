@@ -51,7 +51,9 @@ class _Reduction(Function):
         return self.axes if x.ndim else None
 
     def _keep(self, t: Tensor) -> Tensor:
-        return t if t.shape == self.kept_shape else t.reshape(self.kept_shape)
+        if t.ndim == 0 or t.shape == self.kept_shape:  # a 0-d tensor broadcasts as it is
+            return t
+        return t.reshape(self.kept_shape)
 
 
 class Sum(_Reduction):
