@@ -1,10 +1,12 @@
 """The harness: check every framework against NumPy, then time them side by side.
 
 For each workload, every framework runs once (the warm-up, which also checks its
-result against the hand-written NumPy result); then the checked frameworks are
-timed in round-robin order ``repeats`` times, so that a noisy moment on the
-machine hits them all alike. Reported: the median and the fastest run, and the
-ratios to NumPy's median and fastest run in the same process.
+result against the hand-written NumPy result) and once more to choose how many
+back-to-back runs make one sample of about 20 ms; then the checked frameworks
+are sampled in round-robin order ``repeats`` times, so that a noisy moment on
+the machine hits them all alike. Reported: the median and the fastest sample
+(seconds per run), and the ratios to NumPy's median and fastest sample in the
+same process.
 """
 
 from __future__ import annotations
@@ -89,15 +91,28 @@ def compare(result: Result, reference: Result, rtol: float) -> str | None:
     return None
 
 
-def _timed(run: Callable[[], Result]) -> float:
+def _timed(run: Callable[[], Result], number: int = 1) -> float:
+    """Seconds per run, over ``number`` back-to-back runs (short workloads are
+    repeated so that one sample lasts long enough to be measured reliably)."""
     gc.collect()
     start = time.perf_counter()
-    run()
-    return time.perf_counter() - start
+    for _ in range(number):
+        run()
+    return (time.perf_counter() - start) / number
+
+
+def _calibrate(run: Callable[[], Result], sample_s: float) -> int:
+    """How many back-to-back runs make one sample of about ``sample_s`` seconds."""
+    number = 1
+    while True:
+        each = _timed(run, number)
+        if each * number >= sample_s / 4 or number >= 1000:
+            return max(1, min(1000, round(sample_s / max(each, 1e-7))))
+        number *= 2
 
 
 def bench_workload(key: str, frameworks: Sequence[str], quick: bool, repeats: int,
-                   budget_s: float) -> list[dict[str, Any]]:
+                   budget_s: float, sample_s: float = 0.02) -> list[dict[str, Any]]:
     workload = WORKLOADS[key]
     data = workload.make_data(**(workload.quick if quick else workload.full))
     factories = dict(workload.impls)
@@ -132,12 +147,14 @@ def bench_workload(key: str, frameworks: Sequence[str], quick: bool, repeats: in
         records[name] = record
         if record["status"] == "ok":
             runs[name] = run
+            record["runs_per_sample"] = 1 if quick else _calibrate(run, sample_s)
     for _ in range(repeats):
         for name, run in runs.items():
-            spent = sum(records[name]["times_s"])
-            if records[name]["times_s"] and spent > budget_s:
+            record = records[name]
+            spent = sum(record["times_s"]) * record["runs_per_sample"]
+            if record["times_s"] and spent > budget_s:
                 continue  # slow peers get fewer repeats
-            records[name]["times_s"].append(_timed(run))
+            record["times_s"].append(_timed(run, record["runs_per_sample"]))
     base = records.get("numpy", {}).get("times_s")
     for record in records.values():
         times = record["times_s"]
@@ -270,8 +287,9 @@ def fastest_ratios(results: list[dict[str, Any]]) -> str:
     for r in results:
         if "ratio_min" in r and r["framework"] != "numpy":
             extra = f", {r['us_per_op_min']:.2f} µs/op" if "us_per_op_min" in r else ""
-            lines.append(f"{r['workload']:6s} {r['framework']:10s} fastest-run ratio "
-                         f"{r['ratio_min']:.2f}x{extra} ({len(r['times_s'])} runs)")
+            lines.append(f"{r['workload']:6s} {r['framework']:10s} fastest-sample ratio "
+                         f"{r['ratio_min']:.2f}x{extra} ({len(r['times_s'])} samples of "
+                         f"{r['runs_per_sample']} runs)")
     return "\n".join(lines)
 
 

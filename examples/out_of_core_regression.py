@@ -37,6 +37,8 @@ import sys
 import tempfile
 import time
 import tracemalloc
+from concurrent.futures import ProcessPoolExecutor
+from multiprocessing import get_context
 from pathlib import Path
 
 import dask
@@ -95,6 +97,20 @@ def generate(path: Path, rows: int, d: int, chunk_rows: int, seed: int = 0):
     return w_true, b_true
 
 
+def closed_form(X, y, use_lstsq: bool) -> np.ndarray:
+    """Least squares [w, b] by Dask. ``dask.array.linalg.lstsq`` keeps its tall Q factor
+    (as large as the data) in memory, so out of core the same tall-and-skinny QR is
+    applied to [X, 1, y] and only its small R factor computed: its last column holds
+    Q^T y, and w, b solve R[:-1, :-1] [w, b] = R[:-1, -1] (one pass, bounded memory)."""
+    ones = da.ones((X.shape[0], 1), chunks=(X.chunks[0], 1))
+    if use_lstsq:
+        design = da.concatenate([X, ones], axis=1).rechunk({1: -1})
+        return da.linalg.lstsq(design, y)[0].compute()
+    augmented = da.concatenate([X, ones, y[:, None]], axis=1).rechunk({1: -1})
+    r = da.linalg.qr(augmented)[1].compute()
+    return np.linalg.solve(r[:-1, :-1], r[:-1, -1])
+
+
 def disk_size(path: Path) -> int:
     return sum(f.stat().st_size for f in path.rglob("*") if f.is_file())
 
@@ -115,7 +131,12 @@ def main(argv: list[str] | None = None) -> int:
     try:
         t0 = time.perf_counter()
         if not (data_path / "complete").exists():  # generate once; reuse with --dir
-            generate(data_path, args.rows, args.features, args.chunk_rows)
+            if client is None:  # in a child process: the peak below is the fitting's own
+                with ProcessPoolExecutor(1, mp_context=get_context("spawn")) as pool:
+                    pool.submit(generate, data_path, args.rows, args.features,
+                                args.chunk_rows).result()
+            else:
+                generate(data_path, args.rows, args.features, args.chunk_rows)
             (data_path / "complete").touch()
         print(f"data: {args.rows:,} rows x {args.features} features, chunks of "
               f"{args.chunk_rows:,} rows, at {data_path} ({time.perf_counter() - t0:.1f} s)")
@@ -146,10 +167,11 @@ def main(argv: list[str] | None = None) -> int:
               f"{args.batch_size}, {sgd_time:.1f} s, final minibatch loss {sgd.history_[-1]:.6f}")
 
         t0 = time.perf_counter()
-        design = da.concatenate([X, da.ones((X.shape[0], 1), chunks=(X.chunks[0], 1))], axis=1)
-        coef = da.linalg.lstsq(design.rechunk({1: -1}), y)[0].compute()
+        use_lstsq = size / 2**20 < args.memory_mb / 4  # lstsq holds data-sized Q in memory
+        coef = closed_form(X, y, use_lstsq)
         w_cf, b_cf = coef[:-1], coef[-1]
-        print(f"closed form (dask.array.linalg.lstsq): {time.perf_counter() - t0:.1f} s")
+        how = "dask.array.linalg.lstsq" if use_lstsq else "R of dask.array.linalg.qr([X, 1, y])"
+        print(f"closed form ({how}): {time.perf_counter() - t0:.1f} s")
 
         gd_err = max(np.abs(gd.weights - w_cf).max(), abs(gd.bias - b_cf))
         sgd_err = max(np.abs(sgd.weights - w_cf).max(), abs(sgd.bias - b_cf))
@@ -158,6 +180,9 @@ def main(argv: list[str] | None = None) -> int:
         peak = peak_rss_mb()
         print(f"peak memory: RSS {peak:,.0f} MiB (whole process, Python and Dask included); "
               f"traced NumPy/Python peak {gd_traced:,.0f} MiB in GD, {sgd_traced:,.0f} MiB in SGD")
+        generation = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
+        if generation:
+            print(f"data generation (a child process): peak RSS {generation:,.0f} MiB")
         if client is not None:  # the budget covers the client and its local workers
             workers = client.run(lambda: resource.getrusage(resource.RUSAGE_SELF).ru_maxrss)
             print("worker peak RSS: " + ", ".join(f"{v / 1024:,.0f} MiB"

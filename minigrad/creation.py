@@ -46,7 +46,7 @@ def _count(fn: str, what: str, n: Any) -> int:
     """``n`` as a non-negative int, or an error naming ``fn`` and the fix."""
     if not _is_int(n) or n < 0:
         raise (ValueError if _is_int(n) else TypeError)(
-            f"{fn}: {what} must be a non-negative int, got {n!r}.")
+            f"{fn}: {what} must be a non-negative int, got {n!r}; pass e.g. 3.")
     return int(n)
 
 
@@ -99,8 +99,12 @@ def eye(n: int, m: int | None = None, k: int = 0, dtype: Any = None,
 def arange(start: Any, stop: Any = None, step: Any = 1, dtype: Any = None,
            requires_grad: bool = False) -> Tensor:
     """Evenly spaced values in [start, stop), as ``np.arange`` (ints stay ints)."""
-    array = np.arange(start, stop, step, dtype=dtype) if stop is not None else \
-        np.arange(start, dtype=dtype)
+    try:
+        array = np.arange(start, stop, step, dtype=dtype) if stop is not None else \
+            np.arange(start, dtype=dtype)
+    except (TypeError, ValueError) as exc:
+        raise type(exc)(f"arange: start, stop and step must be numbers, got {start!r}, "
+                        f"{stop!r}, {step!r} ({exc}).") from None
     return _wrap(array, requires_grad)
 
 
@@ -115,8 +119,8 @@ def _generator(rng: Any, fn: str = "") -> np.random.Generator:
         return rng
     if rng is None or isinstance(rng, (int, np.integer)):
         return np.random.default_rng(rng)
-    raise TypeError(f"{fn + ': ' if fn else ''}rng must be a numpy.random.Generator, an int seed or None, "
-                    f"not {type(rng).__name__}.")
+    raise TypeError(f"{fn + ': ' if fn else ''}rng must be a numpy.random.Generator, "
+                    f"an int seed or None, not {type(rng).__name__}.")
 
 
 def randn(*shape: Any, rng: Any = None, dtype: Any = None, requires_grad: bool = False) -> Tensor:

@@ -84,6 +84,13 @@ def _singular(op: str, shape: tuple[int, ...], what: str = "") -> LinAlgError:
         "linearly dependent rows or columns, or regularize it (a + eps * I).")
 
 
+def _check_finite(a: np.ndarray, op: str) -> None:
+    if not np.isfinite(a).all():
+        raise LinAlgError(f"{op}: the matrix of shape {a.shape} contains NaN or inf; "
+                          "eigenvalues are undefined there. Find where the NaN/inf came from "
+                          "(mg.autograd.detect_anomaly() traces it) or mask those entries.")
+
+
 def _tensor(x: Any) -> Tensor:
     return x if isinstance(x, Tensor) else Tensor(x)
 
@@ -384,6 +391,7 @@ def eigh(a: Any, UPLO: str = "L") -> EighResult:
         raise ValueError(f"eigh: UPLO must be 'L' or 'U', not {UPLO!r}.")
     a = _tensor(a)
     _check_square(a.data, "eigh")
+    _check_finite(a.data, "eigh")
     result = np.linalg.eigh(a.data, UPLO)
     return EighResult(Eigvalsh.apply(a, UPLO=UPLO, result=tuple(result)),
                       EighVectors.apply(a, UPLO=UPLO, result=tuple(result)))
@@ -391,6 +399,7 @@ def eigh(a: Any, UPLO: str = "L") -> EighResult:
 
 def _real_eig(a: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     _check_square(a, "eig")
+    _check_finite(a, "eig")
     w, v = np.linalg.eig(a)
     if np.iscomplexobj(w):
         if np.any(w.imag != 0):

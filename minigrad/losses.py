@@ -56,12 +56,25 @@ def _as_float(x: Any, name: str) -> Tensor:
     return t
 
 
-def _as_target(target: Any, like: Tensor) -> Tensor:
+def _as_target(target: Any, like: Tensor, fn: str = "loss", name: str = "target") -> Tensor:
     """The target as a Tensor; plain data takes the prediction's float dtype."""
     if isinstance(target, Tensor):
         return target if target.dtype.kind == "f" else Tensor._make(
             target.data.astype(like.dtype))
-    return Tensor._make(np.asarray(target, dtype=like.dtype))
+    return Tensor._make(_numeric(target, fn, name).astype(like.dtype, copy=False))
+
+
+def _numeric(target: Any, fn: str, name: str) -> np.ndarray:
+    """``target`` as a NumPy array of numbers, or a TypeError naming ``fn``."""
+    try:
+        raw = np.asarray(target)
+    except ValueError:  # ragged nested lists
+        raw = np.asarray(None)
+    if raw.dtype.kind not in "biuf":
+        raise TypeError(f"{fn}: {name} must be numbers (a Tensor, an array or a nested list "
+                        f"of equal-length rows), got {type(target).__name__} "
+                        f"{str(target)[:60]}. Pass numbers of the same shape as the prediction.")
+    return raw
 
 
 def _check_shapes(fn: str, a: Tensor, b: Tensor, names: tuple[str, str] = ("pred", "target")
@@ -111,7 +124,7 @@ def _pair(fn: str, pred: Any, target: Any, reduction: str,
           names: tuple[str, str] = ("pred", "target")) -> tuple[Tensor, Tensor]:
     _check_reduction(fn, reduction)
     pred = _as_float(pred, names[0])
-    target = _as_target(target, pred)
+    target = _as_target(target, pred, fn, names[1])
     _check_shapes(fn, pred, target, names)
     return pred, target
 
@@ -253,7 +266,7 @@ def cross_entropy(logits: Any, target: Any, reduction: str = "mean") -> Tensor:
     if x.ndim != 2:
         raise ValueError(f"{fn}: logits must have shape (n, C), got {x.shape}. For one "
                          f"sample use logits.reshape(1, -1).")
-    raw = target.data if isinstance(target, Tensor) else np.asarray(target)
+    raw = target.data if isinstance(target, Tensor) else _numeric(target, fn, "target")
     if raw.dtype.kind in "iu":
         n, c = x.shape
         if raw.shape != (n,):
@@ -267,7 +280,7 @@ def cross_entropy(logits: Any, target: Any, reduction: str = "mean") -> Tensor:
     if raw.dtype.kind == "b":
         raise TypeError(f"{fn}: target of dtype bool is ambiguous; pass integer class "
                         f"indices or float probabilities of shape {x.shape}.")
-    t = _as_target(target, x)
+    t = _as_target(target, x, fn)
     _check_shapes(fn, x, t, ("logits", "target"))
     _check_unit_interval(fn, t, "target")
     return _reduce(fn, -(t * log_softmax(x, axis=1)).sum(axis=1), reduction)
@@ -283,7 +296,7 @@ class NegXLogX(Function):
     d out/dp = -(log p + 1) where p > 0, and 0 where p = 0 (a finite convention)"""
 
     def forward(self, p):
-        self.positive = p > 0
+        self.positive = p != 0  # exact zeros only: NaN must propagate, not become 0
         safe = np.where(self.positive, p, 1)
         return -p * np.log(safe)
 
@@ -297,7 +310,7 @@ class XLogXOverY(Function):
     d out/dp = log(p / q) + 1,   d out/dq = -p / q   (both 0 where p = 0)"""
 
     def forward(self, p, q):
-        self.positive = p > 0
+        self.positive = p != 0  # exact zeros only: NaN must propagate, not become 0
         safe_p = np.where(self.positive, p, 1)
         with np.errstate(divide="ignore"):  # q = 0 < p: KL is +inf, as it should be
             return np.where(self.positive, p * (np.log(safe_p) - np.log(q)), 0)

@@ -71,6 +71,8 @@ def test_tensor_keeps_dask_array_and_never_computes_it():
     np.testing.assert_allclose(y.numpy(), np.exp(2 * np.arange(12.0).reshape(4, 3)).sum(0))
     assert isinstance(y.numpy(), np.ndarray)
     assert (x > 5).all().item() is False  # comparisons stay lazy until asked
+    assert isinstance(np.less(x, 0).data, da.Array)  # NumPy's ufuncs on a Tensor, too
+    assert source.reads == 2 * 4  # only the two explicit computations read (4 chunks each)
 
 
 def test_lazy_boolean_mask_gradient_error_is_clear():
