@@ -54,7 +54,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--big", action="store_true", help="10^8 rows (16 GB on disk)")
     p.add_argument("--features", type=int, default=20)
     p.add_argument("--chunk-rows", type=int, default=250_000, help="rows per chunk on disk")
-    p.add_argument("--memory-mb", type=float, default=600.0,
+    p.add_argument("--memory-mb", type=float, default=1024.0,
                    help="memory budget of this process: its peak RSS must stay below")
     p.add_argument("--gd-steps", type=int, default=20)
     p.add_argument("--lr", type=float, default=0.3)

@@ -12,7 +12,9 @@ million ops back-propagates as well as a chain of three.
 
 from __future__ import annotations
 
+import contextlib
 import functools
+import gc
 import threading
 import traceback
 from collections.abc import Callable, Iterable, Sequence
@@ -345,7 +347,7 @@ def backward(
     wanted = None if inputs is None else {id(t): None for t in inputs}
     order: list[Tensor] = []
     ready = [root for root in {id(r): r for r in roots}.values() if id(root) not in consumers]
-    with enable_grad() if create_graph else no_grad():
+    with _gc_paused(), enable_grad() if create_graph else no_grad():
         while ready:
             node = ready.pop()  # every consumer of node has sent its share
             order.append(node)
@@ -380,6 +382,23 @@ def backward(
     if wanted is None:
         return None
     return [wanted[id(t)] for t in inputs]  # type: ignore[union-attr]
+
+
+@contextlib.contextmanager
+def _gc_paused() -> Any:
+    """Pause Python's cyclic garbage collector during the walk. The walk makes no
+    reference cycles (tests/test_memory.py checks that reference counting alone
+    frees a graph), but the many gradient Tensors it creates would trigger
+    collections that scan the whole, possibly huge, graph again and again.
+    (gc.disable is process-wide; it is re-enabled only if it was on before.)"""
+    collecting = gc.isenabled()
+    if collecting:
+        gc.disable()
+    try:
+        yield
+    finally:
+        if collecting:
+            gc.enable()
 
 
 def _count_consumers(
