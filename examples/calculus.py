@@ -17,6 +17,7 @@ import numpy as np
 import minigrad as mg
 from minigrad.autograd import grad, hessian, jacobian
 
+
 def show(title: str, engine: object, analytic: object, numerical: object) -> None:
     print(f"\n{title}")
     for label, value in (("engine", engine), ("analytic", analytic), ("numerical", numerical)):

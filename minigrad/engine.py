@@ -167,15 +167,23 @@ class Function:
         for x in inputs:
             if not isinstance(x, Tensor):  # numbers and arrays become constant Tensors
                 try:
-                    tensors = tuple([t if isinstance(t, Tensor) else _constant(t, inputs)
-                                     for t in inputs])
+                    if len(inputs) == 2 and isinstance(inputs[0], Tensor):  # t * 2.0
+                        tensors = (inputs[0], _constant(inputs[1], inputs))
+                    else:
+                        tensors = tuple([t if isinstance(t, Tensor) else _constant(t, inputs)
+                                         for t in inputs])
                 except (TypeError, ValueError) as exc:
                     raise type(exc)(f"{cls.__name__.lower()}: an input could not become a "
                                     f"tensor ({exc})") from None
                 break
         fn = cls()
-        binary = len(tensors) == 2  # the common case, spelled out: no comprehensions
-        arrays = (tensors[0].data, tensors[1].data) if binary else [t.data for t in tensors]
+        n = len(tensors)  # one or two inputs, almost always: spelled out, no comprehensions
+        if n == 2:
+            arrays: Any = (tensors[0].data, tensors[1].data)
+        elif n == 1:
+            arrays = (tensors[0].data,)
+        else:
+            arrays = [t.data for t in tensors]
         try:
             data = fn.forward(*arrays, **params) if params else fn.forward(*arrays)
         except (ValueError, IndexError, TypeError) as exc:
@@ -186,15 +194,20 @@ class Function:
         # otherwise (no_grad, and every backward rule) this is all the work done.
         if not _state.grad_enabled:
             needs: tuple[bool, ...] = ()
-        elif binary:
+        elif n == 2:
             needs = (tensors[0].requires_grad, tensors[1].requires_grad)
+        elif n == 1:
+            needs = (tensors[0].requires_grad,)
         else:
             needs = tuple([t.requires_grad for t in tensors])
         if True in needs and data.dtype.kind == "f":
             out = Tensor._make(data, True)
             fn.inputs = tensors
             fn.needs_input_grad = needs
-            fn._versions = tuple([t._version for t in tensors])
+            if n == 2:
+                fn._versions = (tensors[0]._version, tensors[1]._version)
+            else:
+                fn._versions = tuple([t._version for t in tensors])
             out._ctx = fn
         else:
             out = Tensor._make(data)

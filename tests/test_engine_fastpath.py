@@ -182,3 +182,23 @@ def test_no_grad_records_nothing() -> None:
     with mg.no_grad():
         y = x * 2.0 + 1.0
     assert not y.requires_grad and y._ctx is None
+
+
+def test_backward_pauses_the_garbage_collector_and_restores_it() -> None:
+    import gc
+
+    x = mg.tensor([1.0, 2.0], requires_grad=True)
+    assert gc.isenabled()
+    (x * x).sum().backward()
+    assert gc.isenabled()
+    y = (x * x).sum()
+    y.backward()
+    with pytest.raises(RuntimeError, match="already freed"):
+        y.backward()  # an error inside the walk still re-enables the collector
+    assert gc.isenabled()
+    gc.disable()
+    try:
+        (x * x).sum().backward()
+        assert not gc.isenabled()  # the user's choice is kept
+    finally:
+        gc.enable()
