@@ -145,9 +145,14 @@ def w2_numpy(data: dict[str, Any]) -> Callable[[], Result]:
         W1, b1, W2, b2, W3, b3 = (p.copy() for p in data["params"])
         for step in range(steps):
             x, t = xs[step % len(xs)], onehots[step % len(xs)]
-            h1 = np.tanh(x @ W1 + b1)
-            h2 = np.tanh(h1 @ W2 + b2)
-            z = h2 @ W3 + b3
+            h1 = x @ W1
+            h1 += b1
+            np.tanh(h1, out=h1)                       # in place: no temporaries
+            h2 = h1 @ W2
+            h2 += b2
+            np.tanh(h2, out=h2)
+            z = h2 @ W3
+            z += b3
             z -= z.max(axis=1, keepdims=True)
             p = np.exp(z)
             p /= p.sum(axis=1, keepdims=True)

@@ -203,11 +203,14 @@ class Function:
         if True in needs and data.dtype.kind == "f":
             out = Tensor._make(data, True)
             fn.inputs = tensors
-            fn.needs_input_grad = needs
             if n == 2:
-                fn._versions = (tensors[0]._version, tensors[1]._version)
+                versions = (tensors[0]._version, tensors[1]._version)
             else:
-                fn._versions = tuple([t._version for t in tensors])
+                versions = tuple([t._version for t in tensors])
+            # Shared copies of the usual small tuples: fewer objects for Python's
+            # cyclic garbage collector to track (it rescans large graphs often).
+            fn.needs_input_grad = _SHARED_TUPLES.get(needs, needs)
+            fn._versions = _SHARED_TUPLES.get(versions, versions)
             out._ctx = fn
         else:
             out = Tensor._make(data)
@@ -253,6 +256,8 @@ def _constant(x: Any, inputs: Sequence[Any]) -> Tensor:
 
 
 _NUMBERS: dict[tuple[Any, np.dtype], np.ndarray] = {}
+_SHARED_TUPLES = {t: t for t in [(False,), (True,), (0,), (0, 0), (0, 0, 0)]
+                  + [(a, b) for a in (False, True) for b in (False, True)]}
 
 
 def _rephrase(op: str, exc: Exception, tensors: Sequence[Tensor]) -> Exception:
@@ -358,14 +363,15 @@ def backward(
     # into them in place is safe. (Not with create_graph: the sum is an op then.)
     owned: set[int] | None = None if create_graph else set()
     wanted = None if inputs is None else {id(t): None for t in inputs}
-    order: list[Tensor] = []
+    leaves: list[Tensor] = []
     ready = [root for root in {id(r): r for r in roots}.values() if id(root) not in consumers]
     with _gc_paused(), enable_grad() if create_graph else no_grad():
         while ready:
             node = ready.pop()  # every consumer of node has sent its share
-            order.append(node)
             key = id(node)
             fn = node._ctx
+            if fn is None:
+                leaves.append(node)
             grad = pending.pop(key, None)
             if grad is not None:
                 fresh = owned is not None and key in owned
@@ -385,13 +391,14 @@ def backward(
                     _free(fn)  # its rule has run (or had nothing to run on)
                 for parent in parents_of[key]:
                     if parent.requires_grad:
-                        left = consumers[id(parent)] - 1
-                        consumers[id(parent)] = left
+                        parent_key = id(parent)
+                        left = consumers[parent_key] - 1
+                        consumers[parent_key] = left
                         if left == 0:
                             ready.append(parent)
     if wanted is None and not create_graph and any(backends.is_lazy(t.data) for t in roots):
         # Dask: compute every leaf gradient (and the loss) in one pass over the data
-        backends.materialize_grads([node for node in order if node._ctx is None], roots)
+        backends.materialize_grads(leaves, roots)
     if wanted is None:
         return None
     return [wanted[id(t)] for t in inputs]  # type: ignore[union-attr]
@@ -425,14 +432,19 @@ def _count_consumers(
     stack = list(roots)
     while stack:
         node = stack.pop()
-        if node._ctx is None or id(node) in parents_of:
+        fn = node._ctx
+        if fn is None or id(node) in parents_of:
             continue
-        parents = parents_of[id(node)] = _recorded_inputs(node._ctx)
+        parents = parents_of[id(node)] = _recorded_inputs(fn)
         for parent in parents:
             if parent.requires_grad:
-                consumers[id(parent)] = consumers.get(id(parent), 0) + 1
-                if parent._ctx is not None and id(parent) not in parents_of:
-                    stack.append(parent)
+                key = id(parent)
+                if key in consumers:
+                    consumers[key] += 1
+                else:  # first time seen: visit it
+                    consumers[key] = 1
+                    if parent._ctx is not None:
+                        stack.append(parent)
     return consumers, parents_of
 
 
@@ -467,8 +479,9 @@ def _run_node(fn: Function, out: Tensor, grad: Tensor, pending: dict[int, Tensor
             f"{fn.op}: backward returned {len(input_grads)} gradients for "
             f"{len(fn.inputs)} inputs; return one per input (None where there is none)."
         )
+    needs = fn.needs_input_grad
     for index, (tensor, g) in enumerate(zip(inputs, input_grads)):
-        if g is None or not fn.needs_input_grad[index]:
+        if g is None or not needs[index]:
             continue
         if not isinstance(g, Tensor):
             g = Tensor._make(g if hasattr(g, "__array_function__") else np.asarray(g))
