@@ -3,9 +3,12 @@
 Reading order for a learner:
 ``tensor.py`` (the Tensor) -> ``engine.py`` (the chain rule) -> ``ops/arithmetic.py``
 -> ``ops/elementwise.py`` -> ``ops/reductions.py`` -> ``ops/shape.py``
--> ``ops/indexing.py`` -> ``ops/matrix.py`` -> ``autograd.py`` -> ``gradcheck.py``
--> ``linalg.py`` -> ``statistics.py`` -> ``losses.py`` -> ``nn.py`` -> ``optim.py``
--> ``data.py`` -> ``models.py`` -> ``distributions.py`` -> ``viz.py``.
+-> ``ops/indexing.py`` -> ``ops/matrix.py`` -> ``ops/inplace.py`` -> ``autograd.py``
+-> ``gradcheck.py`` -> ``linalg.py`` -> ``statistics.py`` -> ``distributions.py``
+-> ``losses.py`` -> ``nn.py`` -> ``optim.py`` -> ``data.py`` -> ``models.py``
+-> ``viz.py`` and ``explain.py``. Plumbing: ``creation.py`` (factories),
+``interop.py`` (NumPy's ``np.exp(t)``), ``backends.py`` and ``_dask.py`` (Dask, CuPy),
+``serialization.py`` (save / load), ``__main__.py`` (the ``minigrad`` command).
 """
 
 from minigrad.tensor import Tensor  # first: everything else refers to it

@@ -14,6 +14,7 @@ from minigrad.models import (
     linear_regression_closed_form,
     linear_regression_gradients,
 )
+from tests._examples import load_example
 
 
 def seed_example():
@@ -175,19 +176,8 @@ def test_engine_tensors_accepted():
     assert model.predict(mg.tensor(X)).shape == (100, 1)
 
 
-def _load_example(name):
-    import importlib.util
-    from pathlib import Path
-
-    path = Path(__file__).resolve().parent.parent / "examples" / f"{name}.py"
-    spec = importlib.util.spec_from_file_location(f"example_{name}", path)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
 def test_linear_regression_example(capsys):
-    gaps = _load_example("linear_regression").main([])
+    gaps = load_example("linear_regression").main([])
     assert gaps["gd_weight_gap"] < 1e-6 and gaps["gd_bias_gap"] < 1e-6
     out = capsys.readouterr().out
     assert "engine" in out and "analytic" in out and "finite diff" in out
@@ -195,7 +185,7 @@ def test_linear_regression_example(capsys):
 
 
 def test_logistic_regression_example_gradient_matches_formula(capsys):
-    example = _load_example("logistic_regression")
+    example = load_example("logistic_regression")
     assert example.main() < 1e-12
     X, y = example.make_data(n=30)
     w, b = np.array([0.3, -0.2, 0.1]), 0.05

@@ -7,6 +7,7 @@ import pytest
 
 import minigrad as mg
 from minigrad import nn
+from tests._examples import load_example
 
 
 class Block(nn.Module):
@@ -154,20 +155,9 @@ def test_mlp_errors():
         nn.Linear(0, 3)
 
 
-def _load_example(name):
-    import importlib.util
-    from pathlib import Path
-
-    path = Path(__file__).resolve().parent.parent / "examples" / f"{name}.py"
-    spec = importlib.util.spec_from_file_location(f"example_{name}", path)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
 def test_moons_example_reaches_97_percent_and_plots(tmp_path, capsys):
     pytest.importorskip("matplotlib")
-    moons = _load_example("moons_mlp")
+    moons = load_example("moons_mlp")
     out = tmp_path / "moons.png"
     accuracy = moons.main(["--out", str(out)])
     assert accuracy >= 0.97
@@ -176,7 +166,7 @@ def test_moons_example_reaches_97_percent_and_plots(tmp_path, capsys):
 
 
 def test_moons_training_uses_cross_entropy_gradient():
-    moons = _load_example("moons_mlp")
+    moons = load_example("moons_mlp")
     X, y = moons.make_moons(n=40, seed=3)
     assert X.shape == (40, 2) and set(y.tolist()) == {0, 1}
     model = nn.MLP([2, 4, 2], rng=0)
