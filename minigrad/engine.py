@@ -23,6 +23,7 @@ from typing import Any
 import numpy as np
 
 from minigrad import backends
+from minigrad.creation import constant
 from minigrad.tensor import Tensor
 
 # ---------------------------------------------------------------------------
@@ -168,9 +169,9 @@ class Function:
             if not isinstance(x, Tensor):  # numbers and arrays become constant Tensors
                 try:
                     if len(inputs) == 2 and isinstance(inputs[0], Tensor):  # t * 2.0
-                        tensors = (inputs[0], _constant(inputs[1], inputs))
+                        tensors = (inputs[0], constant(inputs[1], inputs))
                     else:
-                        tensors = tuple([t if isinstance(t, Tensor) else _constant(t, inputs)
+                        tensors = tuple([t if isinstance(t, Tensor) else constant(t, inputs)
                                          for t in inputs])
                 except (TypeError, ValueError) as exc:
                     raise type(exc)(f"{cls.__name__.lower()}: an input could not become a "
@@ -226,36 +227,6 @@ class Function:
         return out
 
 
-def _constant(x: Any, inputs: Sequence[Any]) -> Tensor:
-    """Wrap a non-Tensor operand. A Python number takes the dtype of a float Tensor
-    beside it, so ``float32_tensor * 2.0`` stays float32 (as NumPy does)."""
-    if isinstance(x, (int, float)) and not isinstance(x, bool):
-        for other in inputs:
-            if isinstance(other, Tensor) and other.data.dtype.kind == "f":
-                like = other.data
-                if type(like) is not np.ndarray:  # CuPy/Dask: their own array type
-                    value = np.asarray(x, dtype=like.dtype)
-                    return Tensor._make(backends.asarray_like(value, like))
-                # One read-only array per (number, dtype), shared by every op that
-                # uses it: y * 0.5 in a loop wraps 0.5 once. Zeros (0.0 == -0.0)
-                # and NaN (never equal to itself) are not shared.
-                array = _NUMBERS.get((x, like.dtype))
-                if array is None:
-                    array = np.asarray(x, dtype=like.dtype)
-                    if x != 0 and x == x:
-                        if len(_NUMBERS) >= 1024:
-                            _NUMBERS.clear()
-                        array.flags.writeable = False
-                        _NUMBERS[x, like.dtype] = array
-                return Tensor._make(array)
-    if type(x) is np.ndarray and x.dtype.kind in "biuf" and not _state.grad_enabled:
-        # A mask in a backward rule (grad * self.mask): nothing is recorded, so no
-        # graph can see the array change later; no copy needed.
-        return Tensor._make(x)
-    return Tensor(x)
-
-
-_NUMBERS: dict[tuple[Any, np.dtype], np.ndarray] = {}
 _SHARED_TUPLES = {t: t for t in [(False,), (True,), (0,), (0, 0), (0, 0, 0)]
                   + [(a, b) for a in (False, True) for b in (False, True)]}
 
@@ -335,7 +306,7 @@ def toposort(roots: Iterable[Tensor]) -> list[Tensor]:
         visited.add(id(node))
         stack.append((node, True))
         if node._ctx is not None:
-            for parent in _recorded_inputs(node._ctx):
+            for parent in recorded_inputs(node._ctx):
                 if parent.requires_grad and id(parent) not in visited:
                     stack.append((parent, False))
     order.reverse()
@@ -426,7 +397,7 @@ def _count_consumers(
 ) -> tuple[dict[int, int], dict[int, tuple[Tensor, ...]]]:
     """The first of backward's two loops: for every Tensor that requires grad and is
     reachable from ``roots``, how many (node, input) edges consume it; and each
-    node's inputs as recorded (see ``_recorded_inputs``)."""
+    node's inputs as recorded (see ``ops/inplace.py: recorded_inputs``)."""
     consumers: dict[int, int] = {}
     parents_of: dict[int, tuple[Tensor, ...]] = {}
     stack = list(roots)
@@ -435,7 +406,7 @@ def _count_consumers(
         fn = node._ctx
         if fn is None or id(node) in parents_of:
             continue
-        parents = parents_of[id(node)] = _recorded_inputs(fn)
+        parents = parents_of[id(node)] = recorded_inputs(fn)
         for parent in parents:
             if parent.requires_grad:
                 key = id(parent)
@@ -458,10 +429,10 @@ def _run_node(fn: Function, out: Tensor, grad: Tensor, pending: dict[int, Tensor
             "the graph twice."
         )
     if inputs is None:
-        inputs = _recorded_inputs(fn)
-    # _recorded_inputs returns fn.inputs itself exactly when no input changed version
+        inputs = recorded_inputs(fn)
+    # recorded_inputs returns fn.inputs itself exactly when no input changed version
     if fn.saves and (inputs is not fn.inputs or fn._out_modified_by is not None):
-        _check_saved(fn, out)
+        check_saved(fn, out)
     anomaly = _anomaly_ever and _state.anomaly
     if anomaly:
         previous_rule = _state.backward_of
@@ -493,44 +464,6 @@ def _run_node(fn: Function, out: Tensor, grad: Tensor, pending: dict[int, Tensor
             _check_finite(g.data, f"{fn.op} (backward, gradient of input {index})",
                           fn._created_at)
         _accumulate(pending, tensor, g, owned)
-
-
-def _recorded_inputs(fn: Function) -> tuple[Tensor, ...]:
-    """fn's inputs as fn used them. An input changed in place since then sits on a
-    newer node (see ops/inplace.py); walk back to the snapshot of the version fn
-    used, so the gradient reaches that version's history."""
-    for tensor, version in zip(fn.inputs, fn._versions, strict=True):
-        if tensor._version != version:
-            break
-    else:
-        return fn.inputs  # the common case: nothing was changed in place
-    recorded = []
-    for tensor, version in zip(fn.inputs, fn._versions, strict=True):
-        while tensor._ctx is not None and tensor._ctx._inplace_version > version:
-            tensor = tensor._ctx.inputs[0]
-        recorded.append(tensor)
-    return tuple(recorded)
-
-
-def _check_saved(fn: Function, out: Tensor) -> None:
-    """PyTorch's rule: what backward reads must still hold the values forward saw."""
-    if "inputs" in fn.saves:
-        for index, (tensor, version) in enumerate(zip(fn.inputs, fn._versions, strict=True)):
-            if tensor._version != version:
-                _raise_modified(fn, f"input {index}", tensor.shape,
-                                getattr(tensor, "_modified_by", None))
-    if "out" in fn.saves and fn._out_modified_by is not None:
-        _raise_modified(fn, "its output", out.shape, fn._out_modified_by)
-
-
-def _raise_modified(fn: Function, what: str, shape: tuple[int, ...], by: Any) -> None:
-    where = f" by '{by[0]}' at {by[1]}:{by[2]}" if by else ""
-    raise RuntimeError(
-        f"backward: '{fn.op}' needs {what} (shape {shape}) to compute its gradient, but "
-        f"that tensor was modified in place{where} after '{fn.op}' used it, so the "
-        "gradient would be wrong. Use an out-of-place op there (x = x + 1 instead of "
-        "x += 1), or do the in-place change after backward."
-    )
 
 
 def _accumulate(pending: dict[int, Tensor], tensor: Tensor, grad: Tensor,
@@ -601,3 +534,7 @@ def _check_finite(array: Any, what: str, where: str | None) -> None:
         raise FloatingPointError(
             f"detect_anomaly: {what} produced {kind}. The node was created at {where}."
         )
+
+
+# In-place changes (ops/inplace.py) decide which inputs a node's backward gets.
+from minigrad.ops.inplace import check_saved, recorded_inputs  # noqa: E402

@@ -173,3 +173,44 @@ def _write_error(op: str, t: Tensor, shape: tuple[int, ...], exc: Exception) -> 
         "in place; an in-place op never changes a tensor's shape. Use an out-of-place op "
         "(t = t + x), which broadcasts to a new shape."
     )
+
+
+# -- used by the engine's backward pass ------------------------------------------
+
+
+def recorded_inputs(fn: Function) -> tuple[Tensor, ...]:
+    """fn's inputs as fn used them. An input changed in place since then sits on a
+    newer node (see ops/inplace.py); walk back to the snapshot of the version fn
+    used, so the gradient reaches that version's history."""
+    for tensor, version in zip(fn.inputs, fn._versions, strict=True):
+        if tensor._version != version:
+            break
+    else:
+        return fn.inputs  # the common case: nothing was changed in place
+    recorded = []
+    for tensor, version in zip(fn.inputs, fn._versions, strict=True):
+        while tensor._ctx is not None and tensor._ctx._inplace_version > version:
+            tensor = tensor._ctx.inputs[0]
+        recorded.append(tensor)
+    return tuple(recorded)
+
+
+def check_saved(fn: Function, out: Tensor) -> None:
+    """PyTorch's rule: what backward reads must still hold the values forward saw."""
+    if "inputs" in fn.saves:
+        for index, (tensor, version) in enumerate(zip(fn.inputs, fn._versions, strict=True)):
+            if tensor._version != version:
+                _raise_modified(fn, f"input {index}", tensor.shape,
+                                getattr(tensor, "_modified_by", None))
+    if "out" in fn.saves and fn._out_modified_by is not None:
+        _raise_modified(fn, "its output", out.shape, fn._out_modified_by)
+
+
+def _raise_modified(fn: Function, what: str, shape: tuple[int, ...], by: Any) -> None:
+    where = f" by '{by[0]}' at {by[1]}:{by[2]}" if by else ""
+    raise RuntimeError(
+        f"backward: '{fn.op}' needs {what} (shape {shape}) to compute its gradient, but "
+        f"that tensor was modified in place{where} after '{fn.op}' used it, so the "
+        "gradient would be wrong. Use an out-of-place op there (x = x + 1 instead of "
+        "x += 1), or do the in-place change after backward."
+    )
