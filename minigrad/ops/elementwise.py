@@ -231,20 +231,20 @@ def minimum(x: Any, y: Any) -> Tensor:
     return Minimum.apply(x, y)
 
 
-def where(cond: Any, x: Any, y: Any) -> Tensor:
-    """``x`` where ``cond`` is true, else ``y`` (broadcast); ``cond`` is not differentiated."""
+def where(cond: Any, a: Any, b: Any) -> Tensor:
+    """``a`` where ``cond`` is true, else ``b`` (broadcast); ``cond`` is not differentiated."""
     cond = cond.data if isinstance(cond, Tensor) else cond
     cond = cond.astype(bool, copy=False) if hasattr(cond, "astype") else np.asarray(cond, bool)
-    return Where.apply(x, y, cond=cond)
+    return Where.apply(a, b, cond=cond)
 
 
-def clip(x: Any, lo: Any = None, hi: Any = None) -> Tensor:
-    """Limit x to [lo, hi]; the gradient passes where lo <= x <= hi (None: no bound)."""
+def clip(a: Any, lo: Any = None, hi: Any = None) -> Tensor:
+    """Limit a to [lo, hi]; the gradient passes where lo <= a <= hi (None: no bound)."""
     if lo is None and hi is None:
         raise ValueError("clip: give at least one of lo and hi.")
     lo = lo.data if isinstance(lo, Tensor) else lo
     hi = hi.data if isinstance(hi, Tensor) else hi
-    return Clip.apply(x, lo=lo, hi=hi)
+    return Clip.apply(a, lo=lo, hi=hi)
 
 
 def astype(x: Any, dtype: Any) -> Tensor:
