@@ -23,18 +23,7 @@ def constant(x: Any, inputs: Sequence[Any]) -> Tensor:
                 if type(like) is not np.ndarray:  # CuPy/Dask: their own array type
                     value = np.asarray(x, dtype=like.dtype)
                     return Tensor._make(backends.asarray_like(value, like))
-                # One read-only array per (number, dtype), shared by every op that
-                # uses it: y * 0.5 in a loop wraps 0.5 once. Zeros (0.0 == -0.0)
-                # and NaN (never equal to itself) are not shared.
-                array = _NUMBERS.get((x, like.dtype))
-                if array is None:
-                    array = np.asarray(x, dtype=like.dtype)
-                    if x != 0 and x == x:
-                        if len(_NUMBERS) >= 1024:
-                            _NUMBERS.clear()
-                        array.flags.writeable = False
-                        _NUMBERS[x, like.dtype] = array
-                return Tensor._make(array)
+                return number(x, like.dtype)
     if type(x) is np.ndarray and x.dtype.kind in "biuf" and not engine.is_grad_enabled():
         # A mask in a backward rule (grad * self.mask): nothing is recorded, so no
         # graph can see the array change later; no copy needed.
@@ -42,7 +31,23 @@ def constant(x: Any, inputs: Sequence[Any]) -> Tensor:
     return Tensor(x)
 
 
-_NUMBERS: dict[tuple[Any, np.dtype], np.ndarray] = {}
+def number(x: float, dtype: np.dtype) -> Tensor:
+    """A Python number as a 0-d constant Tensor of ``dtype``. One read-only Tensor per
+    (number, dtype) is shared by every op that uses it: y * 0.5 in a loop wraps 0.5
+    once. Zeros (0.0 == -0.0) and NaN (never equal to itself) are not shared."""
+    t = _NUMBERS.get((x, dtype))
+    if t is None:
+        array = np.asarray(x, dtype=dtype)
+        t = Tensor._make(array)
+        if x != 0 and x == x:
+            if len(_NUMBERS) >= 1024:
+                _NUMBERS.clear()
+            array.flags.writeable = False
+            _NUMBERS[x, dtype] = t
+    return t
+
+
+_NUMBERS: dict[tuple[Any, np.dtype], Tensor] = {}
 
 
 def tensor(data: Any, requires_grad: bool = False, dtype: Any = None,

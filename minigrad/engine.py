@@ -15,6 +15,8 @@ from __future__ import annotations
 import contextlib
 import functools
 import gc
+import heapq
+import itertools
 import threading
 import traceback
 from collections.abc import Callable, Iterable, Sequence
@@ -23,7 +25,7 @@ from typing import Any
 import numpy as np
 
 from minigrad import backends
-from minigrad.creation import constant
+from minigrad.creation import constant, number
 from minigrad.tensor import Tensor
 
 # ---------------------------------------------------------------------------
@@ -145,6 +147,7 @@ class Function:
     _created_at: str | None = None
     _out_modified_by: tuple[str, str, int] | None = None  # set by an in-place op on out
     _inplace_version = 0  # for a node recorded by an in-place op: the version it made
+    _seq = 0  # when it was recorded (see backward)
 
     def forward(self, *arrays: Any, **params: Any) -> Any:
         raise NotImplementedError(f"{type(self).__name__} must define forward(self, *arrays)")
@@ -164,55 +167,39 @@ class Function:
     @classmethod
     def apply(cls, *inputs: Any, **params: Any) -> Tensor:
         """Run forward on the inputs' arrays and, if needed, record the node."""
-        tensors = inputs
-        for x in inputs:
-            if not isinstance(x, Tensor):  # numbers and arrays become constant Tensors
-                try:
-                    if len(inputs) == 2 and isinstance(inputs[0], Tensor):  # t * 2.0
-                        tensors = (inputs[0], constant(inputs[1], inputs))
-                    else:
-                        tensors = tuple([t if isinstance(t, Tensor) else constant(t, inputs)
-                                         for t in inputs])
-                except (TypeError, ValueError) as exc:
-                    raise type(exc)(f"{cls.__name__.lower()}: an input could not become a "
-                                    f"tensor ({exc})") from None
-                break
         fn = cls()
-        n = len(tensors)  # one or two inputs, almost always: spelled out, no comprehensions
-        if n == 2:
-            arrays: Any = (tensors[0].data, tensors[1].data)
-        elif n == 1:
-            arrays = (tensors[0].data,)
+        if len(inputs) == 2:  # the usual binary op, spelled out: this is the hot path
+            a, b = inputs
+            if type(b) is not Tensor:
+                if type(b) is float and type(a) is Tensor and a.data.dtype.kind == "f":
+                    b = number(b, a.data.dtype)  # t * 2.0
+                else:
+                    a, b = _as_tensors(fn, inputs)
+            elif type(a) is not Tensor:
+                a, b = _as_tensors(fn, inputs)
+            tensors: tuple[Tensor, ...] = (a, b)
+            try:
+                data = fn.forward(a.data, b.data, **params)
+            except (ValueError, IndexError, TypeError) as exc:
+                raise _rephrase(fn.op, exc, tensors) from None
+            record = _state.grad_enabled and (a.requires_grad or b.requires_grad)
         else:
-            arrays = [t.data for t in tensors]
-        try:
-            data = fn.forward(*arrays, **params) if params else fn.forward(*arrays)
-        except (ValueError, IndexError, TypeError) as exc:
-            raise _rephrase(fn.op, exc, tensors) from None
+            tensors = _as_tensors(fn, inputs)
+            try:
+                data = fn.forward(*[t.data for t in tensors], **params)
+            except (ValueError, IndexError, TypeError) as exc:
+                raise _rephrase(fn.op, exc, tensors) from None
+            record = _state.grad_enabled and any([t.requires_grad for t in tensors])
         if type(data) is not np.ndarray and isinstance(data, (np.generic, int, float, bool)):
             data = np.asarray(data)  # NumPy reductions return scalars; a Tensor holds an array
         # Record the node only when grad mode is on and some input requires grad;
         # otherwise (no_grad, and every backward rule) this is all the work done.
-        if not _state.grad_enabled:
-            needs: tuple[bool, ...] = ()
-        elif n == 2:
-            needs = (tensors[0].requires_grad, tensors[1].requires_grad)
-        elif n == 1:
-            needs = (tensors[0].requires_grad,)
-        else:
-            needs = tuple([t.requires_grad for t in tensors])
-        if True in needs and data.dtype.kind == "f":
+        if record and data.dtype.kind == "f":
             out = Tensor._make(data, True)
-            fn.inputs = tensors
-            if n == 2:
-                versions = (tensors[0]._version, tensors[1]._version)
-            else:
-                versions = tuple([t._version for t in tensors])
-            # Shared copies of the usual small tuples: fewer objects for Python's
-            # cyclic garbage collector to track (it rescans large graphs often).
-            fn.needs_input_grad = _SHARED_TUPLES.get(needs, needs)
-            fn._versions = _SHARED_TUPLES.get(versions, versions)
             out._ctx = fn
+            fn.inputs = tensors
+            fn._seq = next(_sequence)  # recorded after its inputs' nodes: a higher number
+            fn._record(tensors)
         else:
             out = Tensor._make(data)
         if _anomaly_ever and _state.anomaly:
@@ -226,6 +213,25 @@ class Function:
                               rule._created_at)
         return out
 
+    def _record(self, tensors: tuple[Tensor, ...]) -> None:
+        """What backward needs besides the inputs: which of them need a gradient, and
+        their versions (see ops/inplace.py). Shared copies of the usual small tuples
+        mean fewer objects for Python's cyclic garbage collector to track."""
+        needs = tuple([t.requires_grad for t in tensors])
+        versions = tuple([t._version for t in tensors])
+        self.needs_input_grad = _SHARED_TUPLES.get(needs, needs)
+        self._versions = _SHARED_TUPLES.get(versions, versions)
+
+
+def _as_tensors(fn: Function, inputs: tuple[Any, ...]) -> tuple[Tensor, ...]:
+    """Numbers and arrays among an op's inputs become constant Tensors."""
+    try:
+        return tuple([t if isinstance(t, Tensor) else constant(t, inputs) for t in inputs])
+    except (TypeError, ValueError) as exc:
+        raise type(exc)(f"{fn.op}: an input could not become a tensor ({exc})") from None
+
+
+_sequence = itertools.count(1)
 
 _SHARED_TUPLES = {t: t for t in [(False,), (True,), (0,), (0, 0), (0, 0, 0)]
                   + [(a, b) for a in (False, True) for b in (False, True)]}
@@ -283,34 +289,35 @@ def unbroadcast(grad: Tensor, shape: tuple[int, ...], op: str = "", index: int =
 
 
 # ---------------------------------------------------------------------------
-# The backward pass: a topological order, then one walk with a pending dict.
+# The backward pass: nodes latest first, each once its gradient is complete.
 # ---------------------------------------------------------------------------
+#
+# Every recorded node gets a sequence number from one counter, and an op is
+# always recorded after the ops that made its inputs. So going through nodes
+# from the highest number down visits every consumer of a tensor before the
+# tensor itself: by the time a node is reached, all of its gradient has
+# arrived. (PyTorch orders its ready queue by the same kind of number.)
 
 
 def toposort(roots: Iterable[Tensor]) -> list[Tensor]:
-    """Tensors reachable from ``roots`` that require grad, each after all its consumers.
-
-    An iterative depth-first search: a node is appended once all its parents
-    are, then the list is reversed (outputs first, leaves last).
-    """
-    order: list[Tensor] = []
-    visited: set[int] = set()
-    stack = [(root, False) for root in roots]
+    """Tensors reachable from ``roots`` that require grad, each after all its consumers:
+    the order ``backward`` goes through them (nodes latest first, then the leaves)."""
+    nodes: list[Tensor] = []
+    leaves: list[Tensor] = []
+    seen: set[int] = set()
+    stack = [root for root in roots if root.requires_grad]
     while stack:
-        node, parents_done = stack.pop()
-        if parents_done:
-            order.append(node)
+        t = stack.pop()
+        if id(t) in seen:
             continue
-        if id(node) in visited:
+        seen.add(id(t))
+        if t._ctx is None:
+            leaves.append(t)
             continue
-        visited.add(id(node))
-        stack.append((node, True))
-        if node._ctx is not None:
-            for parent in recorded_inputs(node._ctx):
-                if parent.requires_grad and id(parent) not in visited:
-                    stack.append((parent, False))
-    order.reverse()
-    return order
+        nodes.append(t)
+        stack.extend(parent for parent in recorded_inputs(t._ctx) if parent.requires_grad)
+    nodes.sort(key=lambda t: t._ctx._seq, reverse=True)
+    return nodes + leaves
 
 
 def backward(
@@ -326,53 +333,84 @@ def backward(
     Otherwise nothing is written and the gradients reaching ``inputs`` are returned
     (``mg.autograd.grad``).
     """
-    consumers, parents_of = _count_consumers(roots)
-    pending: dict[int, Tensor] = {}
-    for root, grad in zip(roots, grads):
-        _accumulate(pending, root, grad)
+    pending: dict[int, Tensor] = {}  # id(tensor) -> the sum of the gradients sent to it so far
     # Gradients the engine allocated itself and nobody else holds yet: adding
     # into them in place is safe. (Not with create_graph: the sum is an op then.)
     owned: set[int] | None = None if create_graph else set()
-    wanted = None if inputs is None else {id(t): None for t in inputs}
+    waiting: list[tuple[int, Tensor]] = []  # a heap of (-sequence number, node)
     leaves: list[Tensor] = []
-    ready = [root for root in {id(r): r for r in roots}.values() if id(root) not in consumers]
+    for root, grad in zip(roots, grads):
+        _send(root, grad, pending, owned, waiting, leaves)
+    wanted = None if inputs is None else {id(t): None for t in inputs}
     with _gc_paused(), enable_grad() if create_graph else no_grad():
-        while ready:
-            node = ready.pop()  # every consumer of node has sent its share
+        while waiting:
+            node = heapq.heappop(waiting)[1]
             key = id(node)
+            grad = pending.pop(key)  # complete: every consumer has already sent its share
+            if owned is not None:
+                owned.discard(key)
+            if wanted is not None:
+                if key in wanted:
+                    wanted[key] = grad
+            elif node._retains_grad:
+                _store_grad(node, grad, create_graph)
             fn = node._ctx
-            if fn is None:
-                leaves.append(node)
-            grad = pending.pop(key, None)
-            if grad is not None:
-                fresh = owned is not None and key in owned
-                if fresh:
-                    owned.discard(key)  # type: ignore[union-attr]
-                if wanted is not None and key in wanted:
-                    wanted[key] = grad  # complete: every consumer has already sent its share
-                if fn is None:
-                    if wanted is None:
-                        _store_grad(node, grad, create_graph, fresh)
+            parents, input_grads = _run_node(fn, node, grad)
+            needs = fn.needs_input_grad
+            for index, (parent, g) in enumerate(zip(parents, input_grads)):
+                if g is None or not needs[index]:
                     continue
-                if wanted is None and node._retains_grad:
-                    _store_grad(node, grad, create_graph)
-                _run_node(fn, node, grad, pending, parents_of[key], owned)
-            if fn is not None:
-                if not retain_graph:
-                    _free(fn)  # its rule has run (or had nothing to run on)
-                for parent in parents_of[key]:
-                    if parent.requires_grad:
-                        parent_key = id(parent)
-                        left = consumers[parent_key] - 1
-                        consumers[parent_key] = left
-                        if left == 0:
-                            ready.append(parent)
+                if (type(g) is not Tensor or g.data.shape != parent.data.shape
+                        or g.data.dtype != parent.data.dtype):
+                    g = _conform(g, parent, fn.op, index)
+                _send(parent, g, pending, owned, waiting, leaves)
+            if not retain_graph:
+                _free(fn)
+    for leaf in leaves:
+        key = id(leaf)
+        grad = pending.pop(key)
+        if wanted is not None:
+            if key in wanted:
+                wanted[key] = grad
+        else:
+            _store_grad(leaf, grad, create_graph, owned is not None and key in owned)
     if wanted is None and not create_graph and any(backends.is_lazy(t.data) for t in roots):
         # Dask: compute every leaf gradient (and the loss) in one pass over the data
         backends.materialize_grads(leaves, roots)
     if wanted is None:
         return None
     return [wanted[id(t)] for t in inputs]  # type: ignore[union-attr]
+
+
+def _send(tensor: Tensor, grad: Tensor, pending: dict[int, Tensor], owned: set[int] | None,
+          waiting: list[tuple[int, Tensor]], leaves: list[Tensor]) -> None:
+    """Add one consumer's share to ``tensor``'s gradient. A Tensor used by several ops
+    receives one gradient from each: the chain rule says they add up. The first
+    share also queues the tensor: a node by its sequence number, a leaf for the end.
+
+    ``owned`` (None under create_graph, where the sum must be an op) holds the keys
+    whose pending array the engine allocated itself: only those are added into in
+    place -- a rule may hand the same gradient Tensor to two inputs (Add does), so
+    any other array may be shared."""
+    key = id(tensor)
+    previous = pending.get(key)
+    if previous is None:
+        pending[key] = grad
+        if tensor._ctx is None:
+            leaves.append(tensor)
+        else:
+            heapq.heappush(waiting, (-tensor._ctx._seq, tensor))
+    elif owned is None:
+        pending[key] = previous + grad
+    elif key in owned:
+        np.add(previous.data, grad.data, out=previous.data)
+    else:
+        total = previous.data + grad.data
+        if isinstance(total, np.generic):  # 0-d + 0-d gives a NumPy scalar
+            total = np.asarray(total)
+        pending[key] = Tensor._make(total)
+        if type(total) is np.ndarray:  # Dask and CuPy arrays are not written into
+            owned.add(key)
 
 
 @contextlib.contextmanager
@@ -392,102 +430,42 @@ def _gc_paused() -> Any:
             gc.enable()
 
 
-def _count_consumers(
-    roots: Iterable[Tensor],
-) -> tuple[dict[int, int], dict[int, tuple[Tensor, ...]]]:
-    """The first of backward's two loops: for every Tensor that requires grad and is
-    reachable from ``roots``, how many (node, input) edges consume it; and each
-    node's inputs as recorded (see ``ops/inplace.py: recorded_inputs``)."""
-    consumers: dict[int, int] = {}
-    parents_of: dict[int, tuple[Tensor, ...]] = {}
-    stack = list(roots)
-    while stack:
-        node = stack.pop()
-        fn = node._ctx
-        if fn is None or id(node) in parents_of:
-            continue
-        parents = parents_of[id(node)] = recorded_inputs(fn)
-        for parent in parents:
-            if parent.requires_grad:
-                key = id(parent)
-                if key in consumers:
-                    consumers[key] += 1
-                else:  # first time seen: visit it
-                    consumers[key] = 1
-                    if parent._ctx is not None:
-                        stack.append(parent)
-    return consumers, parents_of
-
-
-def _run_node(fn: Function, out: Tensor, grad: Tensor, pending: dict[int, Tensor],
-              inputs: tuple[Tensor, ...] | None = None, owned: set[int] | None = None) -> None:
-    """The chain rule at one node: ask fn for its inputs' gradients and pass them on."""
+def _run_node(fn: Function, out: Tensor, grad: Tensor) -> tuple[tuple[Tensor, ...], tuple]:
+    """The chain rule at one node: fn's inputs as recorded, and the gradient its
+    backward rule gives each of them (None where there is none)."""
     if fn._freed:
         raise RuntimeError(
             f"backward: the graph through '{fn.op}' was already freed by an earlier "
             "backward(). Pass retain_graph=True to the first backward() to go through "
             "the graph twice."
         )
-    if inputs is None:
-        inputs = recorded_inputs(fn)
+    inputs = recorded_inputs(fn)
     # recorded_inputs returns fn.inputs itself exactly when no input changed version
     if fn.saves and (inputs is not fn.inputs or fn._out_modified_by is not None):
         check_saved(fn, out)
-    anomaly = _anomaly_ever and _state.anomaly
-    if anomaly:
-        previous_rule = _state.backward_of
-        _state.backward_of = fn  # detect_anomaly names fn if an op in its rule makes NaN/inf
-        try:
-            input_grads = fn.backward(grad, out, *inputs)
-        finally:
-            _state.backward_of = previous_rule
+    if _anomaly_ever and _state.anomaly:
+        input_grads = _backward_checked(fn, grad, out, inputs)
     else:
         input_grads = fn.backward(grad, out, *inputs)
-    if not isinstance(input_grads, tuple):
+    if type(input_grads) is not tuple:
         input_grads = (input_grads,)
-    if len(input_grads) != len(fn.inputs):
+    if len(input_grads) != len(inputs):
         raise ValueError(
             f"{fn.op}: backward returned {len(input_grads)} gradients for "
-            f"{len(fn.inputs)} inputs; return one per input (None where there is none)."
+            f"{len(inputs)} inputs; return one per input (None where there is none)."
         )
-    needs = fn.needs_input_grad
-    for index, (tensor, g) in enumerate(zip(inputs, input_grads)):
-        if g is None or not needs[index]:
-            continue
-        if not isinstance(g, Tensor):
-            g = Tensor._make(g if hasattr(g, "__array_function__") else np.asarray(g))
-        if g.data.shape != tensor.data.shape:
-            g = unbroadcast(g, tensor.shape, fn.op, index)
-        if g.data.dtype != tensor.data.dtype:
-            g = g.astype(tensor.dtype)  # gradients keep their input's dtype, as PyTorch
-        if anomaly:
-            _check_finite(g.data, f"{fn.op} (backward, gradient of input {index})",
-                          fn._created_at)
-        _accumulate(pending, tensor, g, owned)
+    return inputs, input_grads
 
 
-def _accumulate(pending: dict[int, Tensor], tensor: Tensor, grad: Tensor,
-                owned: set[int] | None = None) -> None:
-    """A Tensor used by several ops receives one gradient from each: the chain
-    rule says they add up. ``owned`` (None under create_graph, where the sum must
-    be an op) holds the keys whose pending array the engine allocated itself:
-    only those are added into in place -- a rule may hand the same gradient
-    Tensor to two inputs (Add does), so any other array may be shared."""
-    key = id(tensor)
-    previous = pending.get(key)
-    if previous is None:
-        pending[key] = grad
-    elif owned is None:
-        pending[key] = previous + grad
-    elif key in owned:
-        np.add(previous.data, grad.data, out=previous.data)
-    else:
-        total = previous.data + grad.data
-        if isinstance(total, np.generic):  # 0-d + 0-d gives a NumPy scalar
-            total = np.asarray(total)
-        pending[key] = Tensor._make(total)
-        if type(total) is np.ndarray:  # Dask and CuPy arrays are not written into
-            owned.add(key)
+def _conform(g: Any, tensor: Tensor, op: str, index: int) -> Tensor:
+    """A rule's gradient as a Tensor of its input's shape and dtype (as PyTorch)."""
+    if not isinstance(g, Tensor):
+        g = Tensor._make(g if hasattr(g, "__array_function__") else np.asarray(g))
+    if g.data.shape != tensor.data.shape:
+        g = unbroadcast(g, tensor.shape, op, index)
+    if g.data.dtype != tensor.data.dtype:
+        g = g.astype(tensor.dtype)
+    return g
 
 
 def _store_grad(tensor: Tensor, grad: Tensor, create_graph: bool, fresh: bool = False) -> None:
@@ -502,18 +480,40 @@ def _store_grad(tensor: Tensor, grad: Tensor, create_graph: bool, fresh: bool = 
 
 
 def _free(fn: Function) -> None:
-    """Release what a node kept for its backward. The links to its inputs stay, so
-    the graph can still be drawn, but a second backward through it is an error."""
-    if len(fn.__dict__) > 3:  # more than inputs, needs_input_grad and _versions
-        kept = fn.inputs, fn.needs_input_grad, fn._versions
-        fn.__dict__.clear()
-        fn.inputs, fn.needs_input_grad, fn._versions = kept
+    """Release what a node kept for its backward (masks, saved arrays on ``self``). Its
+    links to its inputs stay, so the graph can still be drawn, but a second backward
+    through it is an error."""
+    state = fn.__dict__
+    if len(state) > 4:  # more than apply's inputs, _seq, needs_input_grad and _versions
+        kept = {name: state[name] for name in _GRAPH_ATTRIBUTES if name in state}
+        state.clear()
+        state.update(kept)
     fn._freed = True
+
+
+_GRAPH_ATTRIBUTES = ("inputs", "_seq", "needs_input_grad", "_versions", "_inplace_version",
+                     "_out_modified_by", "_created_at")
 
 
 # ---------------------------------------------------------------------------
 # Anomaly detection support (mg.autograd.detect_anomaly).
 # ---------------------------------------------------------------------------
+
+
+def _backward_checked(fn: Function, grad: Tensor, out: Tensor, inputs: tuple[Tensor, ...]) -> Any:
+    """fn's backward under detect_anomaly: an op inside the rule that makes NaN/inf
+    names fn, and so does a NaN/inf gradient the rule returns."""
+    previous_rule = _state.backward_of
+    _state.backward_of = fn
+    try:
+        input_grads = fn.backward(grad, out, *inputs)
+    finally:
+        _state.backward_of = previous_rule
+    for index, g in enumerate(input_grads if type(input_grads) is tuple else (input_grads,)):
+        if g is not None:
+            _check_finite(g.data if isinstance(g, Tensor) else np.asarray(g),
+                          f"{fn.op} (backward, gradient of input {index})", fn._created_at)
+    return input_grads
 
 
 def _user_frame() -> str:

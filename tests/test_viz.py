@@ -71,8 +71,9 @@ def test_accumulation_is_shown_as_a_sum():
     h.name = "h"
     y = h * 0.3 + h * 0.2
     step = next(s for s in viz.backward_steps(y) if s.name == "h")
-    assert step.accumulation == "h is used twice: 0.3 + 0.2 = 0.5"
-    assert "h is used twice: 0.3 + 0.2 = 0.5" in viz.explain(y)
+    # in the order they arrive: the engine runs the later consumer (h * 0.2) first
+    assert step.accumulation == "h is used twice: 0.2 + 0.3 = 0.5"
+    assert "h is used twice: 0.2 + 0.3 = 0.5" in viz.explain(y)
 
 
 def test_broadcast_sum_is_noted():

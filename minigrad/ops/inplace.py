@@ -29,6 +29,7 @@ Tensor([0., 2.])
 
 from __future__ import annotations
 
+import operator
 import sys
 from typing import Any
 
@@ -178,14 +179,14 @@ def _write_error(op: str, t: Tensor, shape: tuple[int, ...], exc: Exception) -> 
 # -- used by the engine's backward pass ------------------------------------------
 
 
+_version = operator.attrgetter("_version")
+
+
 def recorded_inputs(fn: Function) -> tuple[Tensor, ...]:
     """fn's inputs as fn used them. An input changed in place since then sits on a
     newer node (see ops/inplace.py); walk back to the snapshot of the version fn
     used, so the gradient reaches that version's history."""
-    for tensor, version in zip(fn.inputs, fn._versions, strict=True):
-        if tensor._version != version:
-            break
-    else:
+    if tuple(map(_version, fn.inputs)) == fn._versions:
         return fn.inputs  # the common case: nothing was changed in place
     recorded = []
     for tensor, version in zip(fn.inputs, fn._versions, strict=True):
