@@ -93,8 +93,15 @@ def compare(result: Result, reference: Result, rtol: float) -> str | None:
 
 def _timed(run: Callable[[], Result], number: int = 1) -> float:
     """Seconds per run, over ``number`` back-to-back runs (short workloads are
-    repeated so that one sample lasts long enough to be measured reliably)."""
+    repeated so that one sample lasts long enough to be measured reliably).
+
+    Before timing, garbage is collected and every surviving object is frozen (moved
+    where collections no longer scan it): each framework's collections then see only
+    the objects its own runs create, not the hundreds of thousands that importing
+    PyTorch and JAX left in this shared process (they made minigrad's W3 about 35 %
+    slower than in a process of its own)."""
     gc.collect()
+    gc.freeze()
     start = time.perf_counter()
     for _ in range(number):
         run()

@@ -17,6 +17,7 @@ import functools
 import gc
 import heapq
 import itertools
+import operator
 import threading
 import traceback
 from collections.abc import Callable, Iterable, Sequence
@@ -168,7 +169,8 @@ class Function:
     def apply(cls, *inputs: Any, **params: Any) -> Tensor:
         """Run forward on the inputs' arrays and, if needed, record the node."""
         fn = cls()
-        if len(inputs) == 2:  # the usual binary op, spelled out: this is the hot path
+        # One and two inputs, spelled out: this is the hot path of every op.
+        if len(inputs) == 2:
             a, b = inputs
             if type(b) is not Tensor:
                 if type(b) is float and type(a) is Tensor and a.data.dtype.kind == "f":
@@ -179,17 +181,26 @@ class Function:
                 a, b = _as_tensors(fn, inputs)
             tensors: tuple[Tensor, ...] = (a, b)
             try:
-                data = fn.forward(a.data, b.data, **params)
+                data = (fn.forward(a.data, b.data, **params) if params
+                        else fn.forward(a.data, b.data))
             except (ValueError, IndexError, TypeError) as exc:
                 raise _rephrase(fn.op, exc, tensors) from None
             record = _state.grad_enabled and (a.requires_grad or b.requires_grad)
+        elif len(inputs) == 1 and type(inputs[0]) is Tensor:
+            a = inputs[0]
+            tensors = inputs
+            try:
+                data = fn.forward(a.data, **params) if params else fn.forward(a.data)
+            except (ValueError, IndexError, TypeError) as exc:
+                raise _rephrase(fn.op, exc, tensors) from None
+            record = _state.grad_enabled and a.requires_grad
         else:
             tensors = _as_tensors(fn, inputs)
             try:
-                data = fn.forward(*[t.data for t in tensors], **params)
+                data = fn.forward(*map(_data, tensors), **params)
             except (ValueError, IndexError, TypeError) as exc:
                 raise _rephrase(fn.op, exc, tensors) from None
-            record = _state.grad_enabled and any([t.requires_grad for t in tensors])
+            record = _state.grad_enabled and any(map(_requires_grad, tensors))
         if type(data) is not np.ndarray and isinstance(data, (np.generic, int, float, bool)):
             data = np.asarray(data)  # NumPy reductions return scalars; a Tensor holds an array
         # Record the node only when grad mode is on and some input requires grad;
@@ -217,8 +228,8 @@ class Function:
         """What backward needs besides the inputs: which of them need a gradient, and
         their versions (see ops/inplace.py). Shared copies of the usual small tuples
         mean fewer objects for Python's cyclic garbage collector to track."""
-        needs = tuple([t.requires_grad for t in tensors])
-        versions = tuple([t._version for t in tensors])
+        needs = tuple(map(_requires_grad, tensors))
+        versions = tuple(map(_version, tensors))
         self.needs_input_grad = _SHARED_TUPLES.get(needs, needs)
         self._versions = _SHARED_TUPLES.get(versions, versions)
 
@@ -232,6 +243,18 @@ def _as_tensors(fn: Function, inputs: tuple[Any, ...]) -> tuple[Tensor, ...]:
 
 
 _sequence = itertools.count(1)
+_last_inplace_change = 0  # the sequence number when a tensor was last changed in place
+
+
+def note_inplace_change() -> None:
+    """Called by every in-place op (ops/inplace.py): nodes recorded before now may
+    have an input whose values changed since they used it."""
+    global _last_inplace_change
+    _last_inplace_change = next(_sequence)
+
+_data = operator.attrgetter("data")
+_requires_grad = operator.attrgetter("requires_grad")
+_version = operator.attrgetter("_version")
 
 _SHARED_TUPLES = {t: t for t in [(False,), (True,), (0,), (0, 0), (0, 0, 0)]
                   + [(a, b) for a in (False, True) for b in (False, True)]}
@@ -347,8 +370,6 @@ def backward(
             node = heapq.heappop(waiting)[1]
             key = id(node)
             grad = pending.pop(key)  # complete: every consumer has already sent its share
-            if owned is not None:
-                owned.discard(key)
             if wanted is not None:
                 if key in wanted:
                     wanted[key] = grad
@@ -439,7 +460,8 @@ def _run_node(fn: Function, out: Tensor, grad: Tensor) -> tuple[tuple[Tensor, ..
             "backward(). Pass retain_graph=True to the first backward() to go through "
             "the graph twice."
         )
-    inputs = recorded_inputs(fn)
+    # no in-place change since fn was recorded: its inputs are as they were
+    inputs = fn.inputs if fn._seq > _last_inplace_change else recorded_inputs(fn)
     # recorded_inputs returns fn.inputs itself exactly when no input changed version
     if fn.saves and (inputs is not fn.inputs or fn._out_modified_by is not None):
         check_saved(fn, out)
@@ -480,19 +502,11 @@ def _store_grad(tensor: Tensor, grad: Tensor, create_graph: bool, fresh: bool = 
 
 
 def _free(fn: Function) -> None:
-    """Release what a node kept for its backward (masks, saved arrays on ``self``). Its
-    links to its inputs stay, so the graph can still be drawn, but a second backward
-    through it is an error."""
-    state = fn.__dict__
-    if len(state) > 4:  # more than apply's inputs, _seq, needs_input_grad and _versions
-        kept = {name: state[name] for name in _GRAPH_ATTRIBUTES if name in state}
-        state.clear()
-        state.update(kept)
+    """Mark a node whose rule has run: a second backward through it is an error (as
+    PyTorch's). What it keeps -- its input links, and masks or shapes its forward
+    put on ``self`` -- stays until the graph itself is dropped, so the graph can
+    still be drawn and explained after backward."""
     fn._freed = True
-
-
-_GRAPH_ATTRIBUTES = ("inputs", "_seq", "needs_input_grad", "_versions", "_inplace_version",
-                     "_out_modified_by", "_created_at")
 
 
 # ---------------------------------------------------------------------------

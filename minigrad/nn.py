@@ -22,7 +22,7 @@ from typing import Any
 
 import numpy as np
 
-from minigrad.engine import Function, no_grad
+from minigrad.engine import Function, no_grad, note_inplace_change
 from minigrad.ops.elementwise import relu, sigmoid, tanh
 from minigrad.ops.matrix import matmul
 from minigrad.tensor import Tensor
@@ -146,6 +146,7 @@ class Module:
             for name, p in params.items():
                 np.copyto(p.data, arrays[name], casting="same_kind")
                 p._version += 1
+            note_inplace_change()
 
     def __repr__(self) -> str:
         inner = self.extra_repr()

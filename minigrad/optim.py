@@ -31,7 +31,7 @@ from typing import Any
 import numpy as np
 
 from minigrad.backends import is_lazy, materialize_grads
-from minigrad.engine import no_grad
+from minigrad.engine import no_grad, note_inplace_change
 from minigrad.tensor import Tensor
 
 __all__ = ["GD", "SGD", "Adam", "MinimizeResult", "Optimizer", "minimize"]
@@ -77,6 +77,7 @@ class Optimizer:
                     continue  # not reached by the last backward: leave it alone (as PyTorch)
                 self._update(p.data, p.grad.data, state)
                 p._version += 1  # an in-place change: graphs that used p are now stale
+            note_inplace_change()
 
     def _update(self, p: np.ndarray, g: np.ndarray, state: dict[str, Any]) -> None:
         raise NotImplementedError

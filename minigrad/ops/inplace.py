@@ -35,7 +35,7 @@ from typing import Any
 
 import numpy as np
 
-from minigrad.engine import Function, is_grad_enabled
+from minigrad.engine import Function, is_grad_enabled, note_inplace_change
 from minigrad.ops.arithmetic import Add, Divide, Multiply, Subtract
 from minigrad.ops.indexing import _plain_index, getitem
 from minigrad.tensor import Tensor
@@ -148,6 +148,7 @@ def _bump(t: Tensor, op: str) -> None:
         t._ctx._out_modified_by = record  # the node that made t can no longer read it
     t._version += 1
     t._modified_by = record
+    note_inplace_change()
 
 
 def _caller() -> tuple[str, int]:

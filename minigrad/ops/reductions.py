@@ -44,6 +44,12 @@ class _Reduction(Function):
     reduced axes restored as size 1."""
 
     def setup(self, x, axis, keepdims):
+        if axis is None:  # everything: the common case, without the general bookkeeping
+            self.axes = tuple(range(x.ndim))
+            self.kept_shape = (1,) * x.ndim
+            self.count = x.size
+            self.out_shape = ()
+            return None
         self.axes = _normalize_axes(axis, x.ndim, self.op)
         self.kept_shape = tuple(1 if i in self.axes else n for i, n in enumerate(x.shape))
         self.count = math.prod(x.shape[i] for i in self.axes)
