@@ -386,7 +386,7 @@ def backward(
                     g = _conform(g, parent, fn.op, index)
                 _send(parent, g, pending, owned, waiting, leaves)
             if not retain_graph:
-                _free(fn)
+                fn._freed = True  # a second backward through fn is an error (as PyTorch)
     for leaf in leaves:
         key = id(leaf)
         grad = pending.pop(key)
@@ -460,11 +460,12 @@ def _run_node(fn: Function, out: Tensor, grad: Tensor) -> tuple[tuple[Tensor, ..
             "backward(). Pass retain_graph=True to the first backward() to go through "
             "the graph twice."
         )
-    # no in-place change since fn was recorded: its inputs are as they were
-    inputs = fn.inputs if fn._seq > _last_inplace_change else recorded_inputs(fn)
-    # recorded_inputs returns fn.inputs itself exactly when no input changed version
-    if fn.saves and (inputs is not fn.inputs or fn._out_modified_by is not None):
-        check_saved(fn, out)
+    if fn._seq > _last_inplace_change:  # nothing was changed in place since fn was recorded
+        inputs = fn.inputs
+    else:
+        inputs = recorded_inputs(fn)  # the versions fn used (see ops/inplace.py)
+        if fn.saves:
+            check_saved(fn, out)  # and an error if backward would read changed values
     if _anomaly_ever and _state.anomaly:
         input_grads = _backward_checked(fn, grad, out, inputs)
     else:
@@ -499,14 +500,6 @@ def _store_grad(tensor: Tensor, grad: Tensor, create_graph: bool, fresh: bool = 
         tensor.grad = tensor.grad + grad
     else:
         tensor.grad = Tensor._make(tensor.grad.data + grad.data)
-
-
-def _free(fn: Function) -> None:
-    """Mark a node whose rule has run: a second backward through it is an error (as
-    PyTorch's). What it keeps -- its input links, and masks or shapes its forward
-    put on ``self`` -- stays until the graph itself is dropped, so the graph can
-    still be drawn and explained after backward."""
-    fn._freed = True
 
 
 # ---------------------------------------------------------------------------
