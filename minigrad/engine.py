@@ -172,12 +172,7 @@ class Function:
         # One and two inputs, spelled out: this is the hot path of every op.
         if len(inputs) == 2:
             a, b = inputs
-            if type(b) is not Tensor:
-                if type(b) is float and type(a) is Tensor and a.data.dtype.kind == "f":
-                    b = number(b, a.data.dtype)  # t * 2.0
-                else:
-                    a, b = _as_tensors(fn, inputs)
-            elif type(a) is not Tensor:
+            if type(a) is not Tensor or type(b) is not Tensor:  # t * 2.0, 1 - t, ...
                 a, b = _as_tensors(fn, inputs)
             tensors: tuple[Tensor, ...] = (a, b)
             try:
@@ -236,6 +231,12 @@ class Function:
 
 def _as_tensors(fn: Function, inputs: tuple[Any, ...]) -> tuple[Tensor, ...]:
     """Numbers and arrays among an op's inputs become constant Tensors."""
+    if len(inputs) == 2:  # a Python number beside a float Tensor, the usual case
+        a, b = inputs
+        if type(a) is Tensor and type(b) in (float, int) and a.data.dtype.kind == "f":
+            return a, number(b, a.data.dtype)
+        if type(b) is Tensor and type(a) in (float, int) and b.data.dtype.kind == "f":
+            return number(a, b.data.dtype), b
     try:
         return tuple([t if isinstance(t, Tensor) else constant(t, inputs) for t in inputs])
     except (TypeError, ValueError) as exc:

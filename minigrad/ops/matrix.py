@@ -33,8 +33,8 @@ class Matmul(Function):
             grad_a = matmul(b, expand_dims(grad, -1))[..., 0]
             return grad_a, expand_dims(a, -1) * expand_dims(grad, -2)
         if b.ndim == 1:  # (..., m, k) @ (k,) -> (..., m)
-            if a.ndim == 2:  # X^T @ grad, one matrix-vector product
-                grad_b = matmul(swapaxes(a, -1, -2), grad)
+            if a.ndim == 2:  # X^T @ grad, written grad @ X: one product, no transpose op
+                grad_b = matmul(grad, a)
             else:
                 grad_b = matmul(swapaxes(a, -1, -2), expand_dims(grad, -1))[..., 0]
             # X @ w with constant X: skip the (m, k) outer product nobody needs
