@@ -171,10 +171,10 @@ class Function:
         fn = cls()
         # One and two inputs, spelled out: this is the hot path of every op.
         if len(inputs) == 2:
+            tensors: tuple[Tensor, ...] = inputs
             a, b = inputs
             if type(a) is not Tensor or type(b) is not Tensor:  # t * 2.0, 1 - t, ...
-                a, b = _as_tensors(fn, inputs)
-            tensors: tuple[Tensor, ...] = (a, b)
+                tensors = a, b = _as_tensors(fn, inputs)
             try:
                 data = (fn.forward(a.data, b.data, **params) if params
                         else fn.forward(a.data, b.data))
@@ -205,7 +205,12 @@ class Function:
             out._ctx = fn
             fn.inputs = tensors
             fn._seq = next(_sequence)  # recorded after its inputs' nodes: a higher number
-            fn._record(tensors)
+            # which inputs need a gradient, and their versions (see ops/inplace.py);
+            # shared copies of the usual small tuples: fewer objects to allocate and track
+            needs = tuple(map(_requires_grad, tensors))
+            versions = tuple(map(_version, tensors))
+            fn.needs_input_grad = _SHARED_TUPLES.get(needs, needs)
+            fn._versions = _SHARED_TUPLES.get(versions, versions)
         else:
             out = Tensor._make(data)
         if _anomaly_ever and _state.anomaly:
@@ -218,15 +223,6 @@ class Function:
                 _check_finite(data, f"{rule.op} (backward, in its {fn.op} step)",
                               rule._created_at)
         return out
-
-    def _record(self, tensors: tuple[Tensor, ...]) -> None:
-        """What backward needs besides the inputs: which of them need a gradient, and
-        their versions (see ops/inplace.py). Shared copies of the usual small tuples
-        mean fewer objects for Python's cyclic garbage collector to track."""
-        needs = tuple(map(_requires_grad, tensors))
-        versions = tuple(map(_version, tensors))
-        self.needs_input_grad = _SHARED_TUPLES.get(needs, needs)
-        self._versions = _SHARED_TUPLES.get(versions, versions)
 
 
 def _as_tensors(fn: Function, inputs: tuple[Any, ...]) -> tuple[Tensor, ...]:
