@@ -2,8 +2,9 @@
 
 First-order backward takes shortcuts: gradients are added in place into arrays
 the engine allocated itself, broadcasting is undone on arrays directly, Python
-numbers are wrapped once per (value, dtype), and the walk is one counting pass
-plus one ready-list pass. With ``create_graph=True`` none of these shortcuts is
+numbers are wrapped once per (value, dtype), nodes are visited latest recorded
+first (no counting pass), and the in-place version check runs only for nodes
+recorded before the last in-place change. With ``create_graph=True`` none of these shortcuts is
 taken (every step is a recorded op), so comparing the two is comparing the fast
 path with the plain one.
 """
@@ -202,3 +203,145 @@ def test_backward_pauses_the_garbage_collector_and_restores_it() -> None:
         assert not gc.isenabled()  # the user's choice is kept
     finally:
         gc.enable()
+
+
+# -- the order of the walk: sequence numbers -----------------------------------
+
+
+class _Logged(mg.Function):
+    """Identity that logs when its backward rule runs."""
+
+    log: list[str] = []
+
+    def forward(self, x, tag):
+        self.tag = tag
+        return x.copy()
+
+    def backward(self, grad, out, x):
+        _Logged.log.append(self.tag)
+        return grad
+
+
+def test_each_node_runs_once_after_all_its_consumers() -> None:
+    _Logged.log = []
+    x = mg.tensor([1.0, 2.0], requires_grad=True)
+    a = _Logged.apply(x, tag="a")
+    b = _Logged.apply(a * 2.0, tag="b")
+    c = _Logged.apply(a + b, tag="c")      # a is used by b's branch and by c
+    d = _Logged.apply(b * c, tag="d")
+    e = _Logged.apply(a.exp(), tag="e")    # recorded last, reaches only a
+    (d.sum() + e.sum()).backward(retain_graph=True)
+    assert sorted(_Logged.log) == ["a", "b", "c", "d", "e"]  # each rule ran once
+    order = {tag: i for i, tag in enumerate(_Logged.log)}
+    assert order["d"] < order["c"] < order["b"] < order["a"] and order["e"] < order["a"]
+    # d = b * (a + b) with b = 2a: d = 6 a^2, plus e = exp(a)
+    np.testing.assert_allclose(x.grad.data, 12 * x.data + np.exp(x.data), rtol=1e-12)
+    # toposort lists nodes in the order the engine ran them (then the leaves)
+    _Logged.log = []
+    x.grad = None
+    root = d.sum() + e.sum()
+    tags = [t._ctx.tag for t in engine.toposort([root]) if isinstance(t._ctx, _Logged)]
+    root.backward()
+    assert tags == _Logged.log
+
+
+def test_nodes_recorded_in_other_threads_keep_a_valid_order() -> None:
+    x = mg.tensor([0.5, -1.5], requires_grad=True)
+    parts: list[mg.Tensor] = []
+
+    def worker() -> None:
+        h = x
+        for _ in range(200):
+            h = (h * 1.001).tanh()
+        parts.append(h.sum())
+
+    threads = [threading.Thread(target=worker) for _ in range(3)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    total = parts[0] + parts[1] + parts[2]
+    (expected,) = mg.autograd.grad(total, [x], retain_graph=True, create_graph=True)
+    total.backward()
+    np.testing.assert_allclose(x.grad.data, expected.data, rtol=1e-12)
+
+
+# -- in-place changes: checked only when one happened after the node ---------------
+
+
+def test_an_optimizer_step_between_forward_and_backward_is_caught() -> None:
+    w = mg.tensor([1.0, 2.0], requires_grad=True)
+    loss = (w * w).sum()  # multiply reads w in backward
+    w.grad = mg.tensor([1.0, 1.0])
+    mg.optim.SGD([w], lr=0.1).step()  # changes w in place
+    with pytest.raises(RuntimeError, match="modified in place"):
+        loss.backward()
+
+
+def test_a_node_recorded_after_an_in_place_change_is_not_checked_against_it() -> None:
+    w = mg.tensor([1.0, 2.0], requires_grad=True)
+    with mg.no_grad():
+        w *= 2.0  # version 1, before anything used w
+    loss = (w * 3.0).sum()
+    loss.backward()
+    np.testing.assert_array_equal(w.grad.data, [3.0, 3.0])
+
+
+def test_backward_twice_raises_even_without_saved_state() -> None:
+    x = mg.tensor([1.0], requires_grad=True)
+    y = (x + 1.0).sum()  # add keeps nothing on self; freeing is the flag
+    y.backward()
+    with pytest.raises(RuntimeError, match="already freed"):
+        y.backward()
+
+
+# -- small fast paths in the ops -------------------------------------------------
+
+
+@pytest.mark.parametrize("make", [
+    lambda x: 2 * x, lambda x: x / 4, lambda x: 1 - x, lambda x: x * 3, lambda x: 0.5 + x])
+def test_python_numbers_on_either_side_keep_dtype_and_are_shared(make) -> None:
+    x = mg.tensor(np.array([1.0, 2.0], dtype=np.float32), requires_grad=True)
+    y, z = make(x), make(x)
+    assert y.dtype == np.float32
+    constant_y = next(p for p in y.parents if p is not x)
+    constant_z = next(p for p in z.parents if p is not x)
+    assert constant_y is constant_z and not constant_y.data.flags.writeable
+
+
+def test_square_sends_one_gradient_equal_to_the_plain_product_rule() -> None:
+    rng = np.random.default_rng(3)
+    x = mg.tensor(rng.standard_normal((3, 2)), requires_grad=True)
+    y = mg.tensor(x.data.copy(), requires_grad=True)
+    (x * x * 0.5).sum().backward()
+    (x * y * 0.5).sum().backward()  # the general rule: x gets 0.5 y, y gets 0.5 x
+    np.testing.assert_allclose(x.grad.data, x.data + 0.5 * y.data, rtol=1e-12)
+    mg.gradcheck(lambda t: (t * t).sum(), [x])
+    mg.gradgradcheck(lambda t: t * t, [x])
+
+
+def test_broadcasting_a_number_is_a_read_only_stride_zero_view() -> None:
+    g = mg.tensor(2.5)
+    out = mg.broadcast_to(g, (3, 4))
+    np.testing.assert_array_equal(out.data, np.broadcast_to(2.5, (3, 4)))
+    assert out.data.strides == (0, 0) and not out.data.flags.writeable
+    with pytest.raises(ValueError, match="broadcast_to"):
+        mg.broadcast_to(g, (3, -1))
+
+
+@pytest.mark.parametrize("shape, name", [
+    (shape, name) for shape in [(), (4,), (2, 3), (2, 1, 3)]
+    for name in ["sum", "mean", "max", "var", "std", "logsumexp"]
+    if (shape, name) != ((), "std")])  # the std of one number has no gradient (0 / 0)
+def test_reducing_everything_matches_naming_every_axis(shape, name) -> None:
+    rng = np.random.default_rng(4)
+    data = rng.standard_normal(shape) + 3.0
+    x = mg.tensor(data, requires_grad=True)
+    y = mg.tensor(data, requires_grad=True)
+    op = getattr(mg, name)
+    a = op(x)
+    b = op(y, axis=tuple(range(len(shape))))
+    np.testing.assert_allclose(a.data, b.data, rtol=1e-12)
+    a.backward()
+    b.backward()
+    np.testing.assert_allclose(x.grad.data, y.grad.data, rtol=1e-12)
