@@ -8,12 +8,14 @@ Reading order for a learner:
 -> ``losses.py`` -> ``nn.py`` -> ``optim.py`` -> ``data.py`` -> ``models.py``
 -> ``viz.py`` and ``explain.py``. Plumbing: ``creation.py`` (factories),
 ``interop.py`` (NumPy's ``np.exp(t)``), ``backends.py`` and ``_dask.py`` (Dask, CuPy),
-``serialization.py`` (save / load), ``__main__.py`` (the ``minigrad`` command).
+``serialization.py`` (save / load), ``__main__.py`` (the ``minigrad`` command),
+``_malloc.py`` (keeps freed array memory for the next step).
 """
 
 from minigrad.tensor import Tensor  # first: everything else refers to it
 
 from minigrad import (  # noqa: I001  (namespaces, as numpy.linalg)
+    _malloc,
     autograd,
     data,
     distributions,
@@ -173,3 +175,5 @@ __all__ = [
     "zeros",
     "zeros_like",
 ]
+
+_malloc.keep_freed_memory()  # see _malloc.py; MINIGRAD_MALLOC=default turns it off

@@ -309,17 +309,6 @@ def test_python_numbers_on_either_side_keep_dtype_and_are_shared(make) -> None:
     assert constant_y is constant_z and not constant_y.data.flags.writeable
 
 
-def test_square_sends_one_gradient_equal_to_the_plain_product_rule() -> None:
-    rng = np.random.default_rng(3)
-    x = mg.tensor(rng.standard_normal((3, 2)), requires_grad=True)
-    y = mg.tensor(x.data.copy(), requires_grad=True)
-    (x * x * 0.5).sum().backward()
-    (x * y * 0.5).sum().backward()  # the general rule: x gets 0.5 y, y gets 0.5 x
-    np.testing.assert_allclose(x.grad.data, x.data + 0.5 * y.data, rtol=1e-12)
-    mg.gradcheck(lambda t: (t * t).sum(), [x])
-    mg.gradgradcheck(lambda t: t * t, [x])
-
-
 def test_broadcasting_a_number_is_a_read_only_stride_zero_view() -> None:
     g = mg.tensor(2.5)
     out = mg.broadcast_to(g, (3, 4))
