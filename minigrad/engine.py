@@ -249,6 +249,7 @@ def note_inplace_change() -> None:
     global _last_inplace_change
     _last_inplace_change = next(_sequence)
 
+
 _data = operator.attrgetter("data")
 _requires_grad = operator.attrgetter("requires_grad")
 _version = operator.attrgetter("_version")
