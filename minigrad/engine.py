@@ -173,8 +173,12 @@ class Function:
         if len(inputs) == 2:
             tensors: tuple[Tensor, ...] = inputs
             a, b = inputs
-            if type(a) is not Tensor or type(b) is not Tensor:  # t * 2.0, 1 - t, ...
-                tensors = a, b = _as_tensors(fn, inputs)
+            if type(b) is not Tensor or type(a) is not Tensor:
+                if type(b) in _NUMBER_TYPES and type(a) is Tensor and _is_float_ndarray(a):
+                    b = number(b, a.data.dtype)  # t * 2.0: the commonest case, inline
+                    tensors = (a, b)
+                else:
+                    tensors = a, b = _as_tensors(fn, inputs)
             try:
                 data = (fn.forward(a.data, b.data, **params) if params
                         else fn.forward(a.data, b.data))
@@ -227,16 +231,20 @@ class Function:
 
 def _as_tensors(fn: Function, inputs: tuple[Any, ...]) -> tuple[Tensor, ...]:
     """Numbers and arrays among an op's inputs become constant Tensors."""
-    if len(inputs) == 2:  # a Python number beside a float Tensor, the usual case
+    if len(inputs) == 2:  # 2.0 * t, 1 - t: a Python number before a float Tensor
         a, b = inputs
-        if type(a) is Tensor and type(b) in (float, int) and a.data.dtype.kind == "f":
-            return a, number(b, a.data.dtype)
-        if type(b) is Tensor and type(a) in (float, int) and b.data.dtype.kind == "f":
+        if type(b) is Tensor and type(a) in _NUMBER_TYPES and _is_float_ndarray(b):
             return number(a, b.data.dtype), b
     try:
         return tuple([t if isinstance(t, Tensor) else constant(t, inputs) for t in inputs])
     except (TypeError, ValueError) as exc:
         raise type(exc)(f"{fn.op}: an input could not become a tensor ({exc})") from None
+
+
+def _is_float_ndarray(t: Tensor) -> bool:
+    """NumPy float data: a Python number beside it becomes a shared constant of its
+    dtype (creation.number). CuPy and Dask data take the general path."""
+    return type(t.data) is np.ndarray and t.data.dtype.kind == "f"
 
 
 _sequence = itertools.count(1)
@@ -250,6 +258,7 @@ def note_inplace_change() -> None:
     _last_inplace_change = next(_sequence)
 
 
+_NUMBER_TYPES = (float, int)
 _data = operator.attrgetter("data")
 _requires_grad = operator.attrgetter("requires_grad")
 _version = operator.attrgetter("_version")
