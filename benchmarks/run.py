@@ -102,10 +102,13 @@ def _timed(run: Callable[[], Result], number: int = 1) -> float:
     slower than in a process of its own)."""
     gc.collect()
     gc.freeze()
-    start = time.perf_counter()
-    for _ in range(number):
-        run()
-    return (time.perf_counter() - start) / number
+    try:
+        start = time.perf_counter()
+        for _ in range(number):
+            run()
+        return (time.perf_counter() - start) / number
+    finally:
+        gc.unfreeze()
 
 
 def _calibrate(run: Callable[[], Result], sample_s: float) -> int:

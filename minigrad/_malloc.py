@@ -5,8 +5,10 @@ graph at the end of the step. glibc's malloc hands large blocks straight back to
 the operating system (arrays over 128 KiB are mmap-ed, and a free top of the heap
 is trimmed), so the next step asks for the same memory again and every page of
 it is faulted in and zeroed by the kernel. Measured on the W2 benchmark (an MLP,
-batch 256): 90 page faults per step in float32 and 320 in float64, a third of
-the step's time; hand-written NumPy, which works in place, has about 2.
+batch 256) in a plain process: 90 page faults per step in float32 and 320 in
+float64, up to a third of the step's time (how many depends on the heap's
+history: ``python -m benchmarks.diagnostics faults``); hand-written NumPy, which
+works in place, has about 2.
 
 So at import minigrad raises two malloc thresholds: blocks up to 32 MiB come
 from the heap, and up to 64 MiB of free heap is kept instead of trimmed. The

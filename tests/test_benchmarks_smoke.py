@@ -88,3 +88,14 @@ def test_unknown_workload_is_a_clear_error(capsys: pytest.CaptureFixture) -> Non
     with pytest.raises(SystemExit):
         run.main(["W9", "--quick"])
     assert "unknown workload(s) ['W9']" in capsys.readouterr().err
+
+
+def test_diagnostics_count_bytecodes_and_ops(capsys: pytest.CaptureFixture[str]) -> None:
+    from benchmarks import diagnostics
+
+    diagnostics.main(["opcodes", "w4"])
+    out = capsys.readouterr().out
+    assert "bytecodes per op" in out and "engine.py:apply" in out
+    assert "32 forward ops, 32 backward nodes" in out
+    with pytest.raises(SystemExit, match="unknown section"):
+        diagnostics.main(["nope"])
