@@ -38,16 +38,12 @@ import numpy as np  # noqa: E402
 
 import minigrad as mg  # noqa: E402
 from benchmarks import workloads as W  # noqa: E402
+from benchmarks.gradcheck_cost import _best_seconds  # noqa: E402
 from minigrad import engine  # noqa: E402
 
 
 def fastest(run: Callable[[], Any], repeats: int = 7) -> float:
-    times = []
-    for _ in range(repeats):
-        start = time.perf_counter()
-        run()
-        times.append(time.perf_counter() - start)
-    return min(times)
+    return _best_seconds(run, repeats)
 
 
 def opcodes(ops: int = 1000) -> None:
