@@ -6,8 +6,9 @@ input Tensors; ``backward`` walks those nodes from the output back to the
 leaves, asking each node for the gradient of its inputs (the chain rule) and
 adding up the contributions that reach the same Tensor.
 
-No recursion anywhere: the graph walk is an explicit stack, so a chain of a
-million ops back-propagates as well as a chain of three.
+No recursion anywhere: the walk takes nodes from a heap ordered by when they
+were recorded (latest first), so a chain of a million ops back-propagates as
+well as a chain of three.
 """
 
 from __future__ import annotations
