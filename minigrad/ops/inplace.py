@@ -29,13 +29,12 @@ Tensor([0., 2.])
 
 from __future__ import annotations
 
-import operator
 import sys
 from typing import Any
 
 import numpy as np
 
-from minigrad.engine import Function, is_grad_enabled, note_inplace_change
+from minigrad.engine import Function, _version, is_grad_enabled, note_inplace_change
 from minigrad.ops.arithmetic import Add, Divide, Multiply, Subtract
 from minigrad.ops.indexing import _plain_index, getitem
 from minigrad.tensor import Tensor
@@ -178,9 +177,6 @@ def _write_error(op: str, t: Tensor, shape: tuple[int, ...], exc: Exception) -> 
 
 
 # -- used by the engine's backward pass ------------------------------------------
-
-
-_version = operator.attrgetter("_version")
 
 
 def recorded_inputs(fn: Function) -> tuple[Tensor, ...]:
