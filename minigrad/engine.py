@@ -218,6 +218,8 @@ class Function:
             fn._versions = _SHARED_TUPLES.get(versions, versions)
         else:
             out = Tensor._make(data)
+        if tracer is not None:  # mg.compile is recording this call (see compile.py)
+            tracer(fn, tensors, out, params)
         if _anomaly_ever and _state.anomaly:
             rule = getattr(_state, "backward_of", None)  # set while a backward rule runs
             if rule is None:
@@ -247,6 +249,9 @@ def _is_float_ndarray(t: Tensor) -> bool:
     dtype (creation.number). CuPy and Dask data take the general path."""
     return type(t.data) is np.ndarray and t.data.dtype.kind == "f"
 
+
+# mg.compile sets this to a callable(fn, input_tensors, out, params) while it traces.
+tracer: Callable[..., None] | None = None
 
 _sequence = itertools.count(1)
 _last_inplace_change = 0  # the sequence number when a tensor was last changed in place
