@@ -95,14 +95,40 @@ class Power(Function):
 class Abs(Function):
     """out = |x|;   d out/dx = sign(x)   (0 at x = 0, as PyTorch)"""
 
-    saves = ()
+    saves = ("inputs",)
 
     def forward(self, x):
-        self.sign = np.sign(x)
         return np.abs(x)
 
     def backward(self, grad, out, x):
-        return grad * self.sign
+        return grad * sign(x)
+
+
+class Sign(Function):
+    """out = sign(x) (-1, 0 or 1);   d out/dx = 0 (it is piecewise constant)"""
+
+    saves = ()
+
+    def forward(self, x):
+        return np.sign(x)
+
+    def backward(self, grad, out, x):
+        return None
+
+
+class Compare(Function):
+    """out = x < y (or <=, >, >=, ==, !=), a bool Tensor outside the graph
+
+    A comparison is piecewise constant, so it has no gradient, and a bool output
+    is never recorded. It is an op all the same, so that whatever watches ops
+    (mg.compile) sees the masks that backward rules build from comparisons.
+    """
+
+    saves = ()
+
+    def forward(self, x, y, ufunc):
+        self.name = ufunc.__name__  # t.op and errors say "less", "equal", ...
+        return ufunc(x, y)
 
 
 def add(x: Any, y: Any) -> Tensor:
@@ -140,41 +166,33 @@ def abs(x: Any) -> Tensor:
     return Abs.apply(x)
 
 
+def sign(x: Any) -> Tensor:
+    """-1, 0 or 1 elementwise, as x's sign (NaN stays NaN); its gradient is 0."""
+    return Sign.apply(x)
+
+
 # -- comparisons: bool Tensors outside the graph ------------------------------
 
 
-def _compare(ufunc: np.ufunc, x: Any, y: Any) -> Tensor:
-    a = x.data if isinstance(x, Tensor) else x
-    b = y.data if isinstance(y, Tensor) else y
-    try:
-        result = ufunc(a, b)  # a NumPy bool scalar, or an array (kept lazy on Dask)
-        return Tensor._make(np.asarray(result) if isinstance(result, np.generic) else result)
-    except ValueError as exc:
-        shapes = f"{np.shape(a)} and {np.shape(b)}"
-        raise ValueError(f"{ufunc.__name__}: shapes {shapes} do not broadcast together "
-                         f"({exc}).") from None
-
-
 def less(x: Any, y: Any) -> Tensor:
-    return _compare(np.less, x, y)
+    return Compare.apply(x, y, ufunc=np.less)
 
 
 def less_equal(x: Any, y: Any) -> Tensor:
-    return _compare(np.less_equal, x, y)
+    return Compare.apply(x, y, ufunc=np.less_equal)
 
 
 def greater(x: Any, y: Any) -> Tensor:
-    return _compare(np.greater, x, y)
+    return Compare.apply(x, y, ufunc=np.greater)
 
 
 def greater_equal(x: Any, y: Any) -> Tensor:
-    return _compare(np.greater_equal, x, y)
+    return Compare.apply(x, y, ufunc=np.greater_equal)
 
 
 def equal(x: Any, y: Any) -> Tensor:
-    return _compare(np.equal, x, y)
+    return Compare.apply(x, y, ufunc=np.equal)
 
 
 def not_equal(x: Any, y: Any) -> Tensor:
-    return _compare(np.not_equal, x, y)
-
+    return Compare.apply(x, y, ufunc=np.not_equal)

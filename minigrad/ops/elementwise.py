@@ -98,78 +98,85 @@ class Sigmoid(Function):
 class Relu(Function):
     """out = max(x, 0);   d out/dx = 1 where x > 0, else 0   (relu'(0) = 0, as PyTorch)"""
 
-    saves = ()
+    saves = ("out",)
 
     def forward(self, x):
-        self.mask = x > 0
         return np.maximum(x, 0)
 
     def backward(self, grad, out, x):
-        return grad * self.mask
+        return grad * (out > 0)  # out > 0 exactly where x > 0
 
 
 class Maximum(Function):
-    """out = max(x, y);   d out/dx = 1 where x > y, 0 where x < y, 1/2 at ties"""
+    """out = max(x, y);   d out/dx = 1 where x > y, 0 where x < y, 1/2 at ties
 
-    saves = ()
+    Minimum is the same rule with "wins" meaning smaller, so it is this class
+    with two names changed.
+    """
+
+    saves = ("inputs",)
+    ufunc = np.maximum
 
     def forward(self, x, y):
-        # ties split the gradient 0.5 / 0.5
-        self.share_x = ((x > y) + 0.5 * (x == y)).astype(np.result_type(x, y))
-        return np.maximum(x, y)
+        return self.ufunc(x, y)
 
     def backward(self, grad, out, x, y):
-        return grad * self.share_x, grad * (1 - self.share_x)
+        half = where(x == y, grad * 0.5, grad)  # ties split the gradient 0.5 / 0.5
+        return where(self.wins(y, x), 0, half), where(self.wins(x, y), 0, half)
+
+    @staticmethod
+    def wins(a, b):
+        return a > b
 
 
-class Minimum(Function):
+class Minimum(Maximum):
     """out = min(x, y);   d out/dx = 1 where x < y, 0 where x > y, 1/2 at ties"""
 
-    saves = ()
+    ufunc = np.minimum
 
-    def forward(self, x, y):
-        self.share_x = ((x < y) + 0.5 * (x == y)).astype(np.result_type(x, y))
-        return np.minimum(x, y)
-
-    def backward(self, grad, out, x, y):
-        return grad * self.share_x, grad * (1 - self.share_x)
+    @staticmethod
+    def wins(a, b):
+        return a < b
 
 
 class Where(Function):
     """out = cond ? x : y;   d out/dx = cond,   d out/dy = not cond
 
+    ``cond`` is the third input, a bool Tensor that is never differentiated.
     The gradient of the branch not taken is 0, but 0 * NaN is NaN: if a branch
     is NaN or inf where it is not taken (``where(x > 0, sqrt(x), 0)`` at x < 0),
     its gradient is NaN there too. Make the untaken branch safe first:
     ``where(x > 0, sqrt(where(x > 0, x, 1)), 0)``.
     """
 
-    saves = ()
+    saves = ()  # reads only cond, which no op changes in place
 
     def forward(self, x, y, cond):
-        self.cond = cond
         return np.where(cond, x, y)
 
-    def backward(self, grad, out, x, y):
-        zero = np.zeros_like(grad.data, shape=())  # same array type (NumPy, Dask, CuPy)
-        return where(self.cond, grad, zero), where(self.cond, zero, grad)
+    def backward(self, grad, out, x, y, cond):
+        return where(cond, grad, 0), where(cond, 0, grad), None
 
 
 class Clip(Function):
-    """out = min(max(x, lo), hi);   d out/dx = 1 where lo <= x <= hi, else 0"""
+    """out = min(max(x, lo), hi);   d out/dx = 1 where lo <= x <= hi, else 0
 
-    saves = ()
+    With Tensor bounds, the gradient goes to the bound that is active (as PyTorch):
+    d out/dlo = 1 where x < lo (and lo < hi), d out/dhi = 1 where x > hi or hi < lo.
+    A missing bound is -inf or +inf.
+    """
+
+    saves = ("inputs",)
 
     def forward(self, x, lo, hi):
-        self.inside = np.ones_like(x, dtype=bool)
-        if lo is not None:
-            self.inside &= x >= lo
-        if hi is not None:
-            self.inside &= x <= hi
         return np.clip(x, lo, hi)
 
-    def backward(self, grad, out, x):
-        return grad * self.inside
+    def backward(self, grad, out, x, lo, hi):
+        need_x, need_lo, need_hi = self.needs_input_grad
+        grad_x = where(x >= lo, where(x <= hi, grad, 0), 0) if need_x else None
+        grad_lo = where(x < lo, where(lo < hi, grad, 0), 0) if need_lo else None
+        grad_hi = where(x > hi, grad, where(hi < lo, grad, 0)) if need_hi else None
+        return grad_x, grad_lo, grad_hi
 
 
 class Astype(Function):
@@ -233,20 +240,40 @@ def minimum(x: Any, y: Any) -> Tensor:
 
 def where(cond: Any, a: Any, b: Any) -> Tensor:
     """``a`` where ``cond`` is true, else ``b`` (broadcast); ``cond`` is not differentiated."""
-    cond = cond.data if isinstance(cond, Tensor) else cond
-    cond = cond.astype(bool, copy=False) if hasattr(cond, "astype") else np.asarray(cond, bool)
-    return Where.apply(a, b, cond=cond)
+    if not (isinstance(cond, Tensor) and cond.dtype == bool):
+        cond = cond.data if isinstance(cond, Tensor) else cond
+        cond = cond.astype(bool, copy=False) if hasattr(cond, "astype") else np.asarray(cond, bool)
+        cond = Tensor._make(cond)
+    return Where.apply(a, b, cond)
 
 
 def clip(a: Any, lo: Any = None, hi: Any = None) -> Tensor:
-    """Limit a to [lo, hi]; the gradient passes where lo <= a <= hi (None: no bound)."""
+    """Limit a to [lo, hi]; the gradient passes where lo <= a <= hi (None: no bound).
+
+    Bounds may be Tensors that require grad: each receives the gradient where it
+    is the active bound, as PyTorch's ``clamp``.
+    """
     if lo is None and hi is None:
         raise ValueError("clip: give at least one of lo and hi.")
-    lo = lo.data if isinstance(lo, Tensor) else lo
-    hi = hi.data if isinstance(hi, Tensor) else hi
-    return Clip.apply(a, lo=lo, hi=hi)
+    if not isinstance(a, Tensor):
+        try:
+            a = Tensor(a)
+        except (TypeError, ValueError) as exc:
+            raise type(exc)(f"clip: {exc}") from None
+    return Clip.apply(a, _bound(a, lo, -1), _bound(a, hi, 1))
+
+
+def _bound(a: Tensor, bound: Any, side: int) -> Any:
+    """A missing bound is the end of a's number line (-inf or +inf, in a's dtype)."""
+    if bound is not None:
+        return bound
+    if a.dtype.kind == "f":
+        return side * np.inf
+    info = np.iinfo(a.dtype) if a.dtype.kind in "iu" else None
+    return Tensor(info.max if side > 0 else info.min, dtype=a.dtype) if info else side > 0
 
 
 def astype(x: Any, dtype: Any) -> Tensor:
     """Convert to ``dtype``; differentiable between float dtypes."""
     return Astype.apply(x, dtype=np.dtype(dtype))
+

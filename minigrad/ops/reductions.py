@@ -15,9 +15,9 @@ from typing import Any
 import numpy as np
 
 from minigrad import backends
-from minigrad.engine import Function
-from minigrad.ops.elementwise import exp
-from minigrad.ops.shape import broadcast_to
+from minigrad.engine import Function, is_grad_enabled
+from minigrad.ops.elementwise import exp, where
+from minigrad.ops.shape import broadcast_to, expand_dims
 from minigrad.tensor import Tensor
 
 
@@ -117,41 +117,34 @@ class Std(_Reduction):
 class Max(_Reduction):
     """out = max_i x_i;   d out/dx_i = 1 at the maximum, 0 elsewhere
 
-    Tied maxima split the gradient evenly (as PyTorch's full reductions).
+    Tied maxima split the gradient evenly (as PyTorch's full reductions). Min is
+    the same rule with np.min, so it is this class with one name changed.
     """
 
-    saves = ()
+    reduce = staticmethod(np.max)
 
     def forward(self, x, axis=None, keepdims=False):
-        out = np.max(x, axis=self.setup(x, axis, keepdims), keepdims=True)
-        hits = x == out
-        self.share = hits / hits.sum(axis=self.axes, keepdims=True)
-        return out if keepdims else out.reshape(self.out_shape)
+        return self.reduce(x, axis=self.setup(x, axis, keepdims), keepdims=keepdims)
 
     def backward(self, grad, out, x):
-        return self._keep(grad) * self.share.astype(x.dtype, copy=False)
+        hits = x == self._keep(out)  # where the extreme is: one place, or several tied
+        share = (hits / hits.sum(axis=self.axes, keepdims=True)).astype(x.dtype)
+        return self._keep(grad) * share
 
 
-class Min(_Reduction):
+class Min(Max):
     """out = min_i x_i;   d out/dx_i = 1 at the minimum, 0 elsewhere (ties split evenly)"""
 
-    saves = ()
-
-    def forward(self, x, axis=None, keepdims=False):
-        out = np.min(x, axis=self.setup(x, axis, keepdims), keepdims=True)
-        hits = x == out
-        self.share = hits / hits.sum(axis=self.axes, keepdims=True)
-        return out if keepdims else out.reshape(self.out_shape)
-
-    def backward(self, grad, out, x):
-        return self._keep(grad) * self.share.astype(x.dtype, copy=False)
+    reduce = staticmethod(np.min)
 
 
 class Prod(_Reduction):
     """out = prod_i x_i;   d out/dx_i = prod_{j != i} x_j  (= out / x_i when x_i != 0)
 
     With zeros in x, out / x_i is 0/0, so the product of the other elements is
-    computed directly (that path is first-order only).
+    computed directly: in NumPy for a first-order backward (fast), and in
+    minigrad ops when the rule is itself differentiated (create_graph=True), so
+    that second derivatives at a zero are right, not silently 0.
     """
 
     def forward(self, x, axis=None, keepdims=False):
@@ -160,10 +153,13 @@ class Prod(_Reduction):
     def backward(self, grad, out, x):
         if not backends.is_lazy(x.data) and np.all(x.data != 0):  # no compute mid-graph
             return self._keep(grad) * self._keep(out) / x
+        if is_grad_enabled():  # create_graph=True: the rule itself must be differentiable
+            return self._keep(grad) * _others_product(x, self.axes)
         return self._keep(grad) * _product_of_others(x.data, self.axes)
 
 
 def _product_of_others(x: np.ndarray, axes: tuple[int, ...]) -> np.ndarray:
+    """prod_{j != i} x_j for every i, in NumPy: products from the left times from the right."""
     moved = np.moveaxis(x, axes, tuple(range(-len(axes), 0)))
     flat = moved.reshape(moved.shape[: moved.ndim - len(axes)] + (-1,))
     ones = np.ones_like(flat[..., :1])
@@ -171,6 +167,21 @@ def _product_of_others(x: np.ndarray, axes: tuple[int, ...]) -> np.ndarray:
     right = np.cumprod(np.concatenate([ones, flat[..., :0:-1]], axis=-1), axis=-1)[..., ::-1]
     others = (left * right).reshape(moved.shape)
     return np.moveaxis(others, tuple(range(-len(axes), 0)), axes)
+
+
+def _others_product(x: Tensor, axes: tuple[int, ...]) -> Tensor:
+    """prod_{j != i} x_j for every i, in minigrad ops (so differentiable again): row i
+    of an (n, n) matrix is x with x_i replaced by 1, and each row is multiplied out.
+    O(n^2) memory; used only for create_graph=True at an x with zeros."""
+    kept = [i for i in range(x.ndim) if i not in axes]
+    order = kept + list(axes)
+    moved = x.transpose(order) if x.ndim else x
+    lead = moved.shape[: len(kept)]
+    n = math.prod(moved.shape[len(kept):])
+    flat = moved.reshape(lead + (n,))
+    rows = where(np.eye(n, dtype=bool), 1, expand_dims(flat, -2))  # (..., n, n)
+    others = rows.prod(axis=-1).reshape(moved.shape)
+    return others.transpose(tuple(np.argsort(order))) if x.ndim else others
 
 
 def _safe_exp(shifted: np.ndarray) -> np.ndarray:
@@ -199,7 +210,8 @@ class Logsumexp(_Reduction):
         return out if keepdims else out.reshape(self.out_shape)
 
     def backward(self, grad, out, x):
-        return self._keep(grad) * exp(x - self._keep(out))
+        with np.errstate(under="ignore"):  # exp of a very negative x - out is 0: right
+            return self._keep(grad) * exp(x - self._keep(out))
 
 
 class Softmax(Function):
@@ -216,7 +228,8 @@ class Softmax(Function):
         return e / np.sum(e, axis=axis, keepdims=True)
 
     def backward(self, grad, out, x):
-        return out * (grad - sum(grad * out, axis=self.axis, keepdims=True))
+        with np.errstate(under="ignore"):  # tiny probabilities times grad: 0 is right
+            return out * (grad - (grad * out).sum(axis=self.axis, keepdims=True))
 
 
 class LogSoftmax(Function):
@@ -235,7 +248,8 @@ class LogSoftmax(Function):
         return shifted - np.log(np.sum(_safe_exp(shifted), axis=axis, keepdims=True))
 
     def backward(self, grad, out, x):
-        return grad - out.exp() * sum(grad, axis=self.axis, keepdims=True)
+        with np.errstate(under="ignore"):  # exp(out) of a log-probability of -1e4 is 0: right
+            return grad - out.exp() * grad.sum(axis=self.axis, keepdims=True)
 
 
 def sum(x: Any, axis: Any = None, keepdims: bool = False) -> Tensor:
