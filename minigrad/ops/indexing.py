@@ -48,7 +48,7 @@ class ScatterAdd(Function):
                              "mask needs the number of selected elements, unknown until "
                              "computed. Use mg.where(mask, x, 0), or index with mask.compute().")
         out = np.zeros_like(g, shape=shape)
-        if _has_array_index(index):
+        if _is_advanced(index):
             out = backends.scatter_add(out, index, g)  # repeated indices accumulate
         else:
             out[index] = g  # basic indexing never repeats an element
@@ -58,23 +58,31 @@ class ScatterAdd(Function):
         return getitem(grad, self.index)
 
 
-def _has_array_index(index: Any) -> bool:
+def _plain_index(index: Any) -> tuple:
+    """An index as NumPy reads it: a tuple with one entry per indexed axis, in which
+    every sequence (a list, a tuple nested in the index tuple, a Tensor) is an array.
+
+    So ``x[:, (1, 1)]`` and ``x[:, [1, 1]]`` are both advanced indexing, as in NumPy:
+    they pick column 1 twice, and its gradient gets both contributions.
+    """
     parts = index if isinstance(index, tuple) else (index,)
-    return any(hasattr(p, "dtype") and p.dtype.kind in "iu" or isinstance(p, list)
-               for p in parts)
+    return tuple(_index_part(p) for p in parts)
 
 
-def _plain_index(index: Any) -> Any:
-    """Tensors used as indices become their arrays; lists become arrays."""
-    if isinstance(index, tuple):
-        return tuple(_plain_index(i) for i in index)
-    if isinstance(index, Tensor):
-        index = index.data
-    if isinstance(index, list):
-        index = np.asarray(index)
-    if hasattr(index, "dtype") and index.dtype.kind not in "biu":
-        raise IndexError(f"getitem: index arrays must be integer or bool, not {index.dtype}.")
-    return index
+def _index_part(part: Any) -> Any:
+    if isinstance(part, Tensor):
+        part = part.data
+    elif isinstance(part, (list, tuple)):
+        part = np.asarray(part) if len(part) else np.zeros(0, dtype=np.intp)
+    if hasattr(part, "dtype") and part.dtype.kind not in "biu":
+        raise IndexError(f"getitem: index arrays must be integer or bool, not {part.dtype}.")
+    return part
+
+
+def _is_advanced(index: tuple) -> bool:
+    """True when an entry is an array (NumPy's advanced indexing, which may repeat an
+    element); ints, slices, None and ... (basic indexing) never do."""
+    return any(hasattr(p, "dtype") and not isinstance(p, np.generic) for p in index)
 
 
 def getitem(x: Any, index: Any) -> Tensor:

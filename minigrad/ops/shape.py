@@ -46,6 +46,11 @@ class Transpose(Function):
     saves = ()
 
     def forward(self, x, axes):
+        if axes is not None:  # -1 and ndim - 1 are the same axis: inverting needs one spelling
+            axes = tuple(_axis(a, x.ndim, "transpose") for a in axes)
+            if sorted(axes) != list(range(x.ndim)):
+                raise ValueError(f"transpose: axes {axes} must be a permutation of "
+                                 f"0..{x.ndim - 1} for a tensor of shape {x.shape}.")
         self.axes = axes
         return np.transpose(x, axes)
 
@@ -129,15 +134,16 @@ class Concatenate(Function):
     saves = ()
 
     def forward(self, *arrays, axis):
-        self.axis = axis
+        self.axis = axis  # None: every input is flattened first
         return np.concatenate(arrays, axis=axis)
 
     def backward(self, grad, out, *inputs):
-        axis = self.axis % grad.ndim
+        axis = 0 if self.axis is None else self.axis % grad.ndim
         grads, start = [], 0
         for x in inputs:
-            stop = start + x.shape[axis]
-            grads.append(getitem(grad, (slice(None),) * axis + (slice(start, stop),)))
+            stop = start + (x.size if self.axis is None else x.shape[axis])
+            piece = getitem(grad, (slice(None),) * axis + (slice(start, stop),))
+            grads.append(piece.reshape(x.shape) if self.axis is None else piece)
             start = stop
         return tuple(grads)
 
@@ -209,7 +215,18 @@ def stack(tensors: Sequence[Any], axis: int = 0) -> Tensor:
     return Stack.apply(*tensors, axis=axis)
 
 
+def _axis(axis: Any, ndim: int, op: str) -> int:
+    """One axis in [0, ndim), from an int that may count from the end (-1 is the last)."""
+    if isinstance(axis, bool) or not isinstance(axis, (int, np.integer)):
+        raise TypeError(f"{op}: an axis must be an int, not {axis!r}.")
+    if not -ndim <= axis < ndim:
+        raise np.exceptions.AxisError(f"{op}: axis {axis} is out of range for a tensor with "
+                                      f"{ndim} dimensions; use an axis in [{-ndim}, {ndim}).")
+    return int(axis) % ndim
+
+
 def _check_sequence(tensors: Any, op: str) -> None:
     if isinstance(tensors, Tensor) or not isinstance(tensors, Sequence) or not tensors:
         raise TypeError(f"{op}: expected a non-empty list or tuple of tensors, "
                         f"got {type(tensors).__name__}.")
+
