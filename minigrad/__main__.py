@@ -125,22 +125,31 @@ def _children(node: ast.AST, expr: str) -> list[ast.AST]:
 
 def explain_command(args: argparse.Namespace) -> int:
     root = evaluate(args.expr, parse_assignments(args.set or []))
-    print(viz.explain(root, format=args.format))
+    print(viz.explain(root, format=args.format), flush=True)  # the text first, before any layout
     viz.trace(root)  # keeps every gradient, so the picture shows them all
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
-    print(f"\ngraph: {_write_graph(root, out / 'explain_graph')}")
+    print(f"\ngraph: {_write_graph(root, out / 'explain_graph')}", flush=True)
     if args.stepthrough:
-        print(f"step-through: {viz.write_stepthrough(root, out / 'stepthrough.html')}")
+        try:
+            print(f"step-through: {viz.write_stepthrough(root, out / 'stepthrough.html')}")
+        except viz.DrawingTimeout as exc:
+            print(f"step-through: skipped. {exc}")
     return 0
 
 
 def _write_graph(root: mg.Tensor, stem: Path, **kwargs: Any) -> str:
-    """SVG when Graphviz can lay it out, else the DOT source and how to render it."""
+    """SVG when Graphviz can lay it out in time, else the DOT source and why."""
+    kwargs.setdefault("rankdir", "auto")
     if viz.can_render():
-        return str(viz.render(root, stem.with_suffix(".svg"), "svg", **kwargs))
+        try:
+            return str(viz.render(root, stem.with_suffix(".svg"), "svg", **kwargs))
+        except viz.DrawingTimeout as exc:
+            why = str(exc)
+    else:
+        why = f"no Graphviz found, so this is DOT source. {viz.INSTALL_HINT}"
     path = viz.render(root, stem.with_suffix(".dot"), "dot", **kwargs)
-    return f"{path}  (no Graphviz found, so this is DOT source. {viz.INSTALL_HINT})"
+    return f"{path}  ({why})"
 
 
 # ---------------------------------------------------------------------------
@@ -196,13 +205,16 @@ def demo(out: Path) -> int:
     print(f"   GD vs closed form: |dw| = {abs(gd.weights[0] - w_cf[0]):.1e}, "
           f"|db| = {abs(gd.bias - b_cf):.1e}\n")
 
-    print("4. One training step as a graph (at w = 0, b = 0, as in the table above)")
-    loss = _training_step_graph(X, y)
-    (out / "explain.txt").write_text(viz.explain(loss) + "\n", encoding="utf-8")
+    print(f"4. One training step as a graph (step {GRAPH_STEP + 1} of gradient descent from "
+          "w = 0, b = 0)")
+    loss, params = _training_step_graph(X, y)
+    (out / "explain.txt").write_text(f"{viz.explain(loss, params=params)}\n", encoding="utf-8")
     viz.trace(loss)
-    written = [_write_graph(loss, out / "graph"), str(out / "explain.txt")]
+    written = [_write_graph(loss, out / "graph", params=params), str(out / "explain.txt")]
     if viz.can_render():
-        written.append(str(viz.write_stepthrough(loss, out / "stepthrough.html")))
+        written.append(str(viz.write_stepthrough(loss, out / "stepthrough.html", params=params)))
+    else:
+        print(f"   (no step-through page: {viz.INSTALL_HINT})")
     if importlib.util.find_spec("matplotlib") is not None:
         written += _plots(out, X, y, fits, (w_cf, b_cf))
     else:
@@ -212,14 +224,26 @@ def demo(out: Path) -> int:
     return 0
 
 
-def _training_step_graph(X: np.ndarray, y: np.ndarray) -> mg.Tensor:
+GRAPH_STEP = 5  # the picture shows the step after this many: values are no longer all 0
+
+
+def _training_step_graph(X: np.ndarray, y: np.ndarray) -> tuple[mg.Tensor, dict]:
+    """The loss of one gradient-descent step on the seed data, after GRAPH_STEP steps
+    from w = 0, b = 0; and the parameters {"w": w, "b": b} (drawn as parameters)."""
     w = mg.tensor(np.zeros(1), requires_grad=True, name="w")
     b = mg.tensor(0.0, requires_grad=True, name="b")
-    pred = mg.tensor(X, name="X") @ w + b
-    pred.name = "pred = X @ w + b"
-    loss = mg.losses.mse(pred, mg.tensor(y.ravel(), name="y"))
-    loss.name = "loss"
-    return loss
+    optimizer = mg.optim.GD([w, b], lr=0.1)
+    Xt, yt = mg.tensor(X, name="X"), mg.tensor(y.ravel(), name="y")
+    for step in range(GRAPH_STEP + 1):
+        optimizer.zero_grad()
+        pred = Xt @ w + b
+        pred.name = "pred = X @ w + b"
+        loss = mg.losses.mse(pred, yt)
+        loss.name = "loss"
+        if step < GRAPH_STEP:
+            loss.backward()
+            optimizer.step()
+    return loss, {"w": w, "b": b}
 
 
 def _plots(out: Path, X: np.ndarray, y: np.ndarray, fits: dict, closed: tuple) -> list[str]:
@@ -227,7 +251,7 @@ def _plots(out: Path, X: np.ndarray, y: np.ndarray, fits: dict, closed: tuple) -
     from matplotlib.backends.backend_agg import FigureCanvasAgg
     from matplotlib.figure import Figure
 
-    fig = Figure(figsize=(6, 4.2), dpi=110)
+    fig = Figure(figsize=(8, 4.5), dpi=240)  # 1920 x 1080: a 16:9 slide
     FigureCanvasAgg(fig)
     ax = fig.add_subplot()
     ax.scatter(X[:, 0], y[:, 0], s=14, color="#888888", label="data")
@@ -242,7 +266,7 @@ def _plots(out: Path, X: np.ndarray, y: np.ndarray, fits: dict, closed: tuple) -
     fig.tight_layout()
     fig.savefig(out / "fit.png")
 
-    fig = Figure(figsize=(6, 4.2), dpi=110)
+    fig = Figure(figsize=(8, 4.5), dpi=240)
     FigureCanvasAgg(fig)
     ax = fig.add_subplot()
     for (label, (model, _)), color in zip(fits.items(), ("C0", "C1"), strict=True):

@@ -7,14 +7,16 @@ once -- but records every step instead of writing ``.grad``. It runs under
 ``no_grad``, frees nothing and touches no ``.grad``, so it can be called before
 (or instead of) ``loss.backward()``, or after ``backward(retain_graph=True)``.
 
-``explain(root)`` turns those steps into text (or Markdown with LaTeX).
-``mg.viz`` re-exports both.
+``explain(root)`` turns those steps into an :class:`Explanation`: it prints as
+text, converts with ``str()``, and renders as Markdown with LaTeX in Jupyter.
+``names=locals()`` names intermediates after your variables; ``expand_fused=True``
+shows a fused op (``nn.Linear``'s ``affine``) as its parts. ``mg.viz`` re-exports both.
 """
 
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import numpy as np
@@ -22,8 +24,8 @@ import numpy as np
 from minigrad import engine
 from minigrad.tensor import Tensor
 
-__all__ = ["RULES", "Contribution", "Step", "backward_steps", "explain", "fmt", "format_step",
-           "node_names"]
+__all__ = ["RULES", "Contribution", "Explanation", "Step", "backward_steps", "explain", "fmt",
+           "format_step", "node_names", "variable_names"]
 
 # Local derivative of each op, written with the names of its inputs: {x}, {y}
 # (first / second input) and {out}. Ops not listed fall back to the first line
@@ -100,6 +102,7 @@ class Step:
     received: list[tuple[str, np.ndarray]] = field(default_factory=list)
     rule: str = ""
     contributions: list[Contribution] = field(default_factory=list)
+    call: str = ""  # "matmul(x, weight^T)": set for the parts of an expanded fused op
 
     @property
     def is_leaf(self) -> bool:
@@ -162,6 +165,39 @@ def node_names(root: Tensor, params: dict[str, Tensor] | None = None) -> dict[in
             counters[kind] = counters.get(kind, 0) + 1
             names[id(t)] = f"{kind}_{counters[kind]}"
     return names
+
+
+def variable_names(names: dict[str, Any] | None) -> dict[str, Tensor]:
+    """The Tensors among ``names`` (pass ``locals()``), keyed by variable name.
+
+    An ``mg.nn.Module`` among them adds its parameters, named by path
+    (``net.layers.0.weight``). Names starting with ``_`` (IPython's ``_``, ``_1``)
+    are skipped; a Tensor bound to several names keeps the first.
+
+    >>> import minigrad as mg
+    >>> x = mg.tensor(2.0, requires_grad=True)
+    >>> h = x * 3
+    >>> sorted(variable_names({"x": x, "h": h, "k": 3, "_": h}))
+    ['h', 'x']
+    """
+    from minigrad.nn import Module
+
+    found: dict[str, Tensor] = {}
+    seen: set[int] = set()
+    for key, value in (names or {}).items():
+        if not isinstance(key, str) or key.startswith("_"):
+            continue
+        if isinstance(value, Tensor):
+            pairs = [(key, value)]
+        elif isinstance(value, Module):
+            pairs = [(f"{key}.{n}", t) for n, t in value.named_parameters()]
+        else:
+            continue
+        for n, t in pairs:
+            if id(t) not in seen:
+                seen.add(id(t))
+                found[n] = t
+    return found
 
 
 def _all_nodes(root: Tensor) -> list[Tensor]:
@@ -299,19 +335,65 @@ def _product(step: Step, c: Contribution) -> str:
     return fmt(g) if g.size <= 6 else f"({fmt(g)})"
 
 
+class Explanation:
+    """The backward pass as chain-rule steps, returned by :func:`explain`.
+
+    ``print(e)`` and ``str(e)`` give plain text (the REPL shows it too); Jupyter
+    renders ``e`` as Markdown with LaTeX; ``e.text`` and ``e.markdown`` are the two
+    strings and ``e.steps`` the :class:`Step` objects.
+    """
+
+    def __init__(self, steps: list[Step], names: dict[int, str], format: str = "text") -> None:
+        self.steps = steps
+        self.names = names
+        self.format = format
+
+    @property
+    def text(self) -> str:
+        lines = [f"Backward pass for L = {self.steps[0].name}: {len(self.steps)} steps, "
+                 "in the order the engine runs them"]
+        for s in self.steps:
+            lines += ["", format_step(s, self.names)]
+        return "\n".join(lines)
+
+    @property
+    def markdown(self) -> str:
+        return _markdown(self.steps, self.names)
+
+    def __str__(self) -> str:
+        return self.markdown if self.format == "markdown" else self.text
+
+    def __repr__(self) -> str:  # the REPL shows the explanation itself, not a quoted string
+        return str(self)
+
+    def _repr_markdown_(self) -> str:
+        return self.markdown
+
+
 def explain(root: Tensor, format: str = "text", gradient: Any = None,
-            params: dict[str, Tensor] | None = None) -> str:
+            params: dict[str, Tensor] | None = None, *, names: dict[str, Any] | None = None,
+            expand_fused: bool = False) -> Explanation:
     """The backward pass from ``root`` as readable chain-rule steps.
 
-    ``format="text"`` (default) gives plain text; ``format="markdown"`` gives
-    Markdown with LaTeX (for notebooks: ``IPython.display.Markdown(...)``).
-    Numbers are shown for small tensors, shape / min / mean / max for large ones.
+    Returns an :class:`Explanation`: it prints as plain text, converts with
+    ``str()``, and renders as Markdown with LaTeX in Jupyter (``format="markdown"``
+    makes ``str()`` give the Markdown too). Numbers are shown for small tensors,
+    shape / min / mean / max for large ones.
+
+    ``names=locals()`` names each Tensor after the variable that holds it (a
+    Tensor's own ``.name`` comes first; an ``mg.nn.Module`` names its parameters).
+    ``params`` maps more names to Tensors. ``expand_fused=True`` shows a fused op
+    (``nn.Linear``'s ``affine``) as its parts, ``matmul`` then ``add``; by default
+    steps are exactly those the engine runs.
+
+    Works before ``backward()``, after ``backward(retain_graph=True)`` or
+    :func:`~minigrad.viz.trace`, and after a plain ``backward()`` as long as the
+    graph still holds the values it needs.
 
     >>> import minigrad as mg
-    >>> x = mg.tensor(2.0, requires_grad=True, name="x")
+    >>> x = mg.tensor(2.0, requires_grad=True)
     >>> y = x * x
-    >>> y.name = "y"
-    >>> print(explain(y))
+    >>> print(explain(y, names=locals()))
     Backward pass for L = y: 2 steps, in the order the engine runs them
     <BLANKLINE>
     Step 1: y = multiply(x, x)
@@ -327,23 +409,62 @@ def explain(root: Tensor, format: str = "text", gradient: Any = None,
     """
     if format not in ("text", "markdown"):
         raise ValueError(f"explain: format must be 'text' or 'markdown', not {format!r}.")
-    steps = backward_steps(root, gradient=gradient, params=params)
-    names = node_names(root, params)
-    if format == "markdown":
-        return _markdown(steps, names)
-    lines = [f"Backward pass for L = {steps[0].name}: {len(steps)} steps, "
-             "in the order the engine runs them"]
+    labels = {**(params or {}), **variable_names(names)}  # a variable's name wins
+    steps = backward_steps(root, gradient=gradient, params=labels)
+    names_by_id = node_names(root, labels)
+    if expand_fused:
+        steps = expand_fused_steps(steps, names_by_id)
+    return Explanation(steps, names_by_id, format)
+
+
+def expand_fused_steps(steps: list[Step], names: dict[int, str]) -> list[Step]:
+    """``steps`` with each ``affine`` step (``nn.Linear``: x @ W^T + b) replaced by
+    its parts: the ``add`` of the bias, then the ``matmul``. The gradients are the
+    fused step's own; the product x @ W^T is recomputed for display."""
+    out: list[Step] = []
     for s in steps:
-        lines += ["", format_step(s, names)]
-    return "\n".join(lines)
+        if s.op != "affine" or len(s.node.parents) not in (2, 3):
+            out.append(replace(s, index=len(out)))
+            continue
+        x, w, *bias = s.node.parents
+        nx, nw = names[id(x)], names[id(w)]
+        sent = {id(c.input): c for c in s.contributions}
+        if bias:
+            nb = names[id(bias[0])]
+            product = Tensor._make(x.data @ w.data.T, requires_grad=True)
+            product.name = names[id(product)] = f"{_p(nx)} @ {_p(nw)}^T"
+            np_ = _p(product.name)
+            add = replace(s, index=len(out), op="add", call=f"add({product.name}, {nb})",
+                          rule=RULES["add"][0].format(px=np_, py=_p(nb)),
+                          contributions=[Contribution(product, product.name, s.upstream)])
+            if id(bias[0]) in sent:
+                add.rule += ",   " + RULES["add"][1].format(px=np_, py=_p(nb))
+                add.contributions.append(replace(
+                    sent[id(bias[0])], from_shape=s.upstream.shape,
+                    summed_axes=tuple(range(s.upstream.ndim - 1))))
+            out.append(add)
+            node, name, received = product, product.name, []
+        else:
+            node, name, received = s.node, s.name, s.received
+        rules = {id(x): f"d({nx} @ {nw}^T)/d{_p(nx)} = upstream @ {nw}",
+                 id(w): f"d({nx} @ {nw}^T)/d{_p(nw)} = upstream^T @ {nx}"}
+        parts = [sent[k] for k in (id(x), id(w)) if k in sent]
+        out.append(Step(len(out), node, name, "matmul", s.upstream, received,
+                        ",   ".join(rules[id(c.input)] for c in parts), parts,
+                        call=f"matmul({nx}, {nw}^T)"))
+    return out
+
+
+def _call(s: Step, names: dict[int, str]) -> str:
+    return s.call or f"{s.op}({', '.join(names[id(t)] for t in s.node.parents)})"
 
 
 def format_step(s: Step, names: dict[int, str]) -> str:
     """One step of :func:`explain`'s text (``names`` from :func:`node_names`)."""
-    if s.is_leaf:
+    if s.is_leaf and not s.call:
         lines = [f"Step {s.index + 1}: {s.name} (leaf)"]
     else:
-        call = f"{s.op}({', '.join(names[id(t)] for t in s.node.parents)})"
+        call = _call(s, names)
         lines = [f"Step {s.index + 1}: {s.name}" + ("" if s.name == call else f" = {call}")]
     seed = "   (the seed: dL/dL = 1)" if s.index == 0 else ""
     lines.append(f"  upstream  dL/d{_p(s.name)} = {fmt(s.upstream)}{seed}")
@@ -358,28 +479,34 @@ def format_step(s: Step, names: dict[int, str]) -> str:
     return "\n".join(lines)
 
 
+_TEX_ESCAPES = str.maketrans({c: "\\" + c for c in "_{}#$%&"} | {"\\": r"\backslash "})
+
+
 def _tex(name: str) -> str:
-    return r"\mathrm{" + name.replace("_", r"\_") + "}"
+    """A name inside LaTeX math: upright, special characters escaped."""
+    return r"\mathrm{" + name.translate(_TEX_ESCAPES) + "}"
 
 
 def _markdown(steps: list[Step], names: dict[int, str]) -> str:
     top = _tex(steps[0].name)
-    out = [f"**Backward pass for ${top}$**, {len(steps)} steps in the engine's order.", ""]
+    out = [f"**Backward pass for $L = {top}$**: {len(steps)} steps, in the order the engine "
+           "runs them.", ""]
     for s in steps:
         n = _tex(s.name)
-        if s.is_leaf:
-            head = f"`{s.name}` (leaf)"
-        else:
-            head = f"`{s.name} = {s.op}({', '.join(names[id(t)] for t in s.node.parents)})`"
+        head = f"`{s.name}` (leaf)" if s.is_leaf and not s.call else f"`{s.name} = {_call(s, names)}`"
+        if s.is_leaf or s.name == _call(s, names):
+            head = f"`{s.name}`" + (" (leaf)" if s.is_leaf else "")
         out.append(f"{s.index + 1}. {head}")
-        out.append(rf"   - upstream: $\frac{{\partial L}}{{\partial {n}}} = {fmt(s.upstream)}$")
+        seed = r" \quad (\text{the seed})" if s.index == 0 else ""
+        out.append(rf"   - upstream: $\dfrac{{\partial L}}{{\partial {n}}} = {fmt(s.upstream)}"
+                   rf"{seed}$")
         if s.accumulation:
-            out.append(f"   - accumulated: {s.accumulation}")
+            out.append(f"   - sum: {s.accumulation}")
         out.append(f"   - rule: `{s.rule}`")
         for c in s.contributions:
             cn = _tex(c.name)
             value = _product(s, c).replace("*", r"\cdot")
-            out.append(rf"   - to `{c.name}`: $\frac{{\partial L}}{{\partial {n}}}"
-                       rf"\frac{{\partial {n}}}{{\partial {cn}}} = {value}$"
+            out.append(rf"   - to `{c.name}`: $\dfrac{{\partial L}}{{\partial {n}}}"
+                       rf"\dfrac{{\partial {n}}}{{\partial {cn}}} = {value}$"
                        + (f" ({c.note})" if c.note else ""))
     return "\n".join(out)

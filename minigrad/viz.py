@@ -4,48 +4,78 @@ Read ``explain.py`` first for the step objects; this file draws them.
 
 * ``draw_graph(root)`` -> a ``graphviz.Digraph`` (displays inline in Jupyter):
   tensor nodes (boxes) show name, shape, dtype, value and gradient; op nodes
-  (ellipses) show the op name verbatim. Colours: blue = leaf input, amber =
-  parameter, grey dashed = constant, white = intermediate, green = the root.
-  A gradient that does not exist is written as such -- never as 0.
+  (ellipses) show the op name verbatim. Colours: blue = input, amber =
+  parameter, grey dashed = constant, white = intermediate, green = the output;
+  a legend in the picture names the kinds present. A gradient that does not
+  exist is written as such -- never as 0.
+* Names: ``names=locals()`` names each Tensor after your variable (an
+  ``mg.nn.Module`` among them names and styles its parameters); ``params={"w": w}``
+  or ``module=net`` mark parameters. ``rankdir="auto"`` picks the direction
+  that fits a 16:9 slide best.
 * Gradients of intermediate Tensors are normally not kept. Call
   ``t.retain_grad()`` before backward, or run ``trace(loss)`` instead of
   ``loss.backward()``: it keeps every intermediate gradient (and the graph).
-* Parameter names: pass ``params={"w": w, ...}`` or ``module=net`` (names from
-  ``net.named_parameters()``, e.g. ``layers.0.weight``).
+* Never hang: a Tensor used by many ops is drawn again beside each of them
+  (long edges are what make Graphviz slow), ``max_nodes`` draws the nodes
+  nearest the root, and Graphviz runs with a time budget (``timeout``);
+  past it you get a message and the text explanation instead of a picture.
 * Clusters: run the forward pass inside ``with record_modules(net):`` and draw
   with ``group_modules=True``; nodes created inside each sub-module's call are
-  boxed together, labelled by module path.
-* ``max_nodes`` keeps huge graphs drawable: the nodes nearest the root are
-  drawn, the rest summarized in one node. All walks are iterative.
+  boxed together, labelled by module path. All walks are iterative.
+* The ``graphviz`` package is imported only when a drawing is requested.
 """
 
 from __future__ import annotations
 
 import contextlib
+import functools
 import html
 import importlib.util
 import shutil
+import subprocess
 import weakref
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
-import graphviz
-
-from minigrad.explain import Step, backward_steps, explain, fmt, format_step, node_names
+from minigrad.explain import (Explanation, Step, _p, backward_steps, explain, fmt,
+                              format_step, node_names, variable_names)
 from minigrad.tensor import Tensor
 
-__all__ = ["backward_steps", "draw_graph", "explain", "record_modules", "render", "step_frames",
-           "trace", "write_stepthrough"]
+__all__ = ["DrawingTimeout", "backward_steps", "draw_graph", "explain", "record_modules",
+           "render", "step_frames", "trace", "write_stepthrough"]
 
 FORMATS = ("svg", "png", "pdf", "dot")
+TIMEOUT = 20.0  # seconds Graphviz may spend on one layout
+FAN_OUT = 4  # a Tensor used by more ops than this is drawn again beside each consumer
+PNG_DPI = 192  # twice Graphviz's default: sharp when a slide scales the picture up
 INSTALL_HINT = ("Install Graphviz's 'dot' program (apt install graphviz, brew install graphviz, "
                 "conda install graphviz) or the pygraphviz wheel (pip install 'minigrad[render]'), "
                 "or use format='dot' to write the DOT source.")
+PACKAGE_HINT = ("drawing needs the 'graphviz' Python package, which is not installed: "
+                "pip install graphviz (or pip install 'minigrad[render]'). "
+                "mg.viz.explain(root) works without it.")
 
-_FILL = {"root": "#d4efd4", "param": "#fde7b0", "input": "#cfe2fa", "const": "#f0f0f0",
-         "inner": "#ffffff"}
+# kind: (fill colour, legend text), in legend order
+_KINDS = {"input": ("#cfe2fa", "input"), "param": ("#fde7b0", "parameter"),
+          "const": ("#f0f0f0", "constant"), "inner": ("#ffffff", "intermediate"),
+          "root": ("#d4efd4", "output")}
+_OP_FILL = "#e8e8f4"
+_GRAD = "#b00000"
 _MODULE_OF: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()  # Function -> module path
+
+
+class DrawingTimeout(RuntimeError):
+    """Graphviz did not finish the layout within the time budget."""
+
+
+def _graphviz() -> Any:
+    """The graphviz package, imported on first use (``import minigrad`` needs only NumPy)."""
+    try:
+        import graphviz
+    except ImportError:
+        raise ImportError(f"mg.viz: {PACKAGE_HINT}") from None
+    return graphviz
 
 
 # ---------------------------------------------------------------------------
@@ -123,7 +153,7 @@ def _recording(forward: Callable, path: str) -> Callable:
 
 
 # ---------------------------------------------------------------------------
-# Drawing.
+# What to draw: nodes, names, kinds, and the direction that fits a slide.
 # ---------------------------------------------------------------------------
 
 
@@ -164,7 +194,7 @@ def _grad_text(t: Tensor) -> str:
 
 def _collect(root: Tensor, max_nodes: int) -> tuple[list[Tensor], int]:
     """Tensors nearest the root (breadth first), at most max_nodes; and the total count."""
-    seen, order, queue, i = {id(root)}, [root], [root], 0
+    seen, queue, i = {id(root)}, [root], 0
     while i < len(queue):
         t = queue[i]
         i += 1
@@ -172,47 +202,129 @@ def _collect(root: Tensor, max_nodes: int) -> tuple[list[Tensor], int]:
             if id(p) not in seen:
                 seen.add(id(p))
                 queue.append(p)
-    total = len(queue)
-    order = queue[:max_nodes]
-    return order, total
+    return queue[:max_nodes], len(queue)
 
 
-def _param_names(params: dict[str, Tensor] | None, module: Any) -> dict[str, Tensor]:
-    names = dict(params or {})
+def _param_names(params: dict[str, Tensor] | None, module: Any,
+                 names: dict[str, Any] | None = None) -> dict[str, Tensor]:
+    """Tensors drawn as parameters: ``params``, ``module``'s, and those of any
+    ``mg.nn.Module`` among ``names`` (prefixed with its variable name)."""
+    from minigrad.nn import Module
+
+    found = dict(params or {})
     if module is not None:
         if not hasattr(module, "named_parameters"):
             raise TypeError(f"draw_graph: module= must be an mg.nn.Module (with "
                             f"named_parameters()), not {type(module).__name__}.")
-        names.update(dict(module.named_parameters()))
-    return names
+        found.update(dict(module.named_parameters()))
+    for key, value in (names or {}).items():
+        if isinstance(value, Module) and not key.startswith("_"):
+            found.update({f"{key}.{n}": t for n, t in value.named_parameters()})
+    return found
+
+
+def _levels(nodes: list[Tensor], ids: dict[int, str]) -> dict[int, int]:
+    """Longest path from a drawn leaf, in ops, for every drawn Tensor (Kahn's order)."""
+    children: dict[int, list[Tensor]] = {}
+    waiting: dict[int, int] = {}
+    for t in nodes:
+        parents = {id(p) for p in t.parents if id(p) in ids}
+        waiting[id(t)] = len(parents)
+        for p in parents:
+            children.setdefault(p, []).append(t)
+    level = {id(t): 0 for t in nodes}
+    ready = [t for t in nodes if waiting[id(t)] == 0]
+    while ready:
+        t = ready.pop()
+        for c in children.get(id(t), ()):
+            level[id(c)] = max(level[id(c)], level[id(t)] + 1)
+            waiting[id(c)] -= 1
+            if waiting[id(c)] == 0:
+                ready.append(c)
+    return level
+
+
+def _fit_direction(sizes: dict[int, tuple[float, float]], level: dict[int, int]) -> str:
+    """'LR' or 'TB', whichever lets the picture be drawn larger on a 16:9 slide.
+
+    Estimated from the label sizes (inches) and each Tensor's level; op nodes
+    sit between levels."""
+    rows: dict[int, list[tuple[float, float]]] = {}
+    for key, size in sizes.items():
+        rows.setdefault(level[key], []).append(size)
+    op_w, op_h, gap, sep = 0.9, 0.4, 0.25, 0.35
+    n = len(rows)
+    lr_w = sum(max(w for w, _ in r) for r in rows.values()) + (n - 1) * (op_w + 2 * sep)
+    lr_h = max(sum(h + gap for _, h in r) for r in rows.values())
+    tb_w = max(sum(w + gap for w, _ in r) for r in rows.values())
+    tb_h = sum(max(h for _, h in r) for r in rows.values()) + (n - 1) * (op_h + 2 * sep)
+    lr = min(16 / lr_w, 9 / (lr_h + 0.5))
+    tb = min(16 / tb_w, 9 / (tb_h + 0.5))
+    return "TB" if tb > lr * 1.05 else "LR"
+
+
+# ---------------------------------------------------------------------------
+# Drawing.
+# ---------------------------------------------------------------------------
 
 
 def _build(root: Tensor, show_data: bool = True, show_grad: bool = True, rankdir: str = "LR",
            params: dict[str, Tensor] | None = None, module: Any = None,
            group_modules: bool = False, max_nodes: int = 300,
            grad_text: Callable[[Tensor], str] | None = None,
-           highlight: Tensor | None = None) -> graphviz.Digraph:
+           highlight: Tensor | None = None, names: dict[str, Any] | None = None,
+           expand_fused: bool = False, legend: bool = True) -> Any:
     if not isinstance(root, Tensor):
         raise TypeError(f"draw_graph: root must be a minigrad Tensor, not {type(root).__name__}.")
-    if rankdir not in ("LR", "RL", "TB", "BT"):
-        raise ValueError(f"draw_graph: rankdir must be 'LR', 'RL', 'TB' or 'BT', not {rankdir!r}.")
+    if rankdir not in ("LR", "RL", "TB", "BT", "auto"):
+        raise ValueError(f"draw_graph: rankdir must be 'LR', 'TB', 'RL', 'BT' or 'auto', "
+                         f"not {rankdir!r}.")
     if not isinstance(max_nodes, int) or max_nodes < 1:
         raise ValueError(f"draw_graph: max_nodes must be a positive int, not {max_nodes!r}.")
-    named = _param_names(params, module)
+    if names is not None and not isinstance(names, dict):
+        raise TypeError(f"draw_graph: names= takes a dict such as locals(), not "
+                        f"{type(names).__name__}.")
+    named = _param_names(params, module, names)
     param_ids = {id(t) for t in named.values()}
+    labels = {**named, **variable_names(names)}
     nodes, total = _collect(root, max_nodes)
     if total <= max_nodes:
-        names = node_names(root, named)
+        text_names = node_names(root, labels)
     else:  # numbering every node of a huge graph is not worth it: names and ops only
-        by_id = {id(v): k for k, v in named.items()}
-        names = {id(t): t.name or by_id.get(id(t), "") for t in nodes}
+        by_id = {id(v): k for k, v in labels.items()}
+        text_names = {id(t): t.name or by_id.get(id(t), "") for t in nodes}
     grad_text = grad_text or _grad_text
-
-    g = graphviz.Digraph("minigrad", graph_attr={"rankdir": rankdir, "fontname": "Helvetica",
-                                                 "nodesep": "0.25", "ranksep": "0.35"},
-                         node_attr={"fontname": "Helvetica", "fontsize": "11"},
-                         edge_attr={"color": "#666666", "arrowsize": "0.7"})
     ids = {id(t): f"t{k}" for k, t in enumerate(nodes)}
+
+    # Who uses each drawn Tensor, nearest the leaves first (last in breadth-first order).
+    consumers: dict[int, list[Tensor]] = {}
+    for t in reversed(nodes):
+        for p in {id(p): p for p in t.parents}.values():
+            consumers.setdefault(id(p), []).append(t)
+
+    roles, rows, sizes = {}, {}, {}
+    for t in nodes:
+        role = roles[id(t)] = _role(t, root, param_ids)
+        name = text_names[id(t)] if role != "const" or t.name else ""  # a constant shows data
+        lines = [(name, "b")] if name else []
+        lines.append((("scalar" if t.ndim == 0 else str(t.shape)) + f" {t.dtype}", "small"))
+        if show_data:
+            lines += [(line, "") for line in f"data {_value(t)}".split("\n")]
+        gt = grad_text(t) if show_grad else ""
+        for line in gt.split("\n") if gt else ():
+            lines.append((line, "grad" if gt.startswith("grad ") else "grey"))
+        used = len(consumers.get(id(t), ()))
+        if used > FAN_OUT:
+            lines.append((f"used by {used} ops: drawn again beside each", "grey"))
+        rows[id(t)] = lines
+        sizes[id(t)] = (max(len(s) for s, _ in lines) * 0.085 + 0.3, len(lines) * 0.2 + 0.15)
+    if rankdir == "auto":
+        rankdir = _fit_direction(sizes, _levels(nodes, ids))
+
+    g = _drawing_class()("minigrad", graph_attr={
+        "rankdir": rankdir, "fontname": "Helvetica", "nodesep": "0.25", "ranksep": "0.35"},
+        node_attr={"fontname": "Helvetica", "fontsize": "11"},
+        edge_attr={"color": "#666666", "arrowsize": "0.7"})
     clusters: dict[str, list[str]] = {}
 
     def place(path: str | None, line: str) -> None:
@@ -221,52 +333,98 @@ def _build(root: Tensor, show_data: bool = True, show_grad: bool = True, rankdir
         else:
             g.body.append(f"\t{line}\n")
 
+    styles = {"b": "<B>{}</B>", "small": '<FONT POINT-SIZE="9" COLOR="#555555">{}</FONT>',
+              "grad": f'<FONT COLOR="{_GRAD}">{{}}</FONT>', "grey": '<FONT COLOR="#888888">{}</FONT>',
+              "": "{}"}
+    repeats = 0
     for t in nodes:
-        role = _role(t, root, param_ids)
-        name = names[id(t)] if role != "const" or t.name else ""  # a constant shows its data
-        rows = [f"<B>{_esc(name)}</B>"] if name else []
-        shape = "scalar" if t.ndim == 0 else str(t.shape)
-        rows.append(f'<FONT POINT-SIZE="9" COLOR="#555555">{shape} {t.dtype}</FONT>')
-        if show_data:
-            rows.append(_esc(f"data {_value(t)}").replace("\n", "<BR/>"))
-        gt = grad_text(t) if show_grad else ""
-        if gt:
-            color = "#b00000" if gt.startswith("grad ") else "#888888"
-            gt = _esc(gt).replace("\n", f'</FONT><BR/><FONT COLOR="{color}">')
-            rows.append(f'<FONT COLOR="{color}">{gt}</FONT>')
-        label = "<" + "<BR/>".join(rows) + ">"
+        role, tid = roles[id(t)], ids[id(t)]
+        label = "<" + "<BR/>".join(styles[s].format(_esc(text)) for text, s in rows[id(t)]) + ">"
         attrs = {"label": label, "shape": "box", "style": "rounded,filled",
-                 "fillcolor": _FILL[role]}
+                 "fillcolor": _KINDS[role][0]}
         if role == "const":
             attrs.update(style="rounded,filled,dashed", fontcolor="#555555")
         if role == "param":
-            attrs["penwidth"] = "1.6"
+            attrs["penwidth"] = "2"
         if highlight is not None and t is highlight:
-            attrs.update(color="#d62728", penwidth="3.5", fillcolor="#ffe3e3")
+            attrs.update({"color": "#d62728", "penwidth": "3.5", "fillcolor": "#ffe3e3",
+                          "class": "current"})
         module_path = _MODULE_OF.get(t._ctx) if t._ctx is not None else None
         if role == "param":
-            module_path = names[id(t)].rpartition(".")[0] or None
-        place(module_path, _node_line(ids[id(t)], attrs))
+            module_path = text_names[id(t)].rpartition(".")[0] or None
+        place(module_path, _node_line(tid, attrs))
         if t._ctx is None:
             continue
-        op_id = f"op{ids[id(t)][1:]}"
         op_attrs = {"label": t.op, "shape": "ellipse", "style": "filled",
-                    "fillcolor": "#e8e8f4", "fontsize": "10", "height": "0.3"}
+                    "fillcolor": _OP_FILL, "fontsize": "10", "height": "0.3"}
         if highlight is not None and t is highlight:
             op_attrs.update(color="#d62728", penwidth="2.5")
+        op_id, inputs = f"op{tid[1:]}", list(t.parents)
+        if expand_fused and t.op == "affine" and len(inputs) == 3:  # x @ W^T + b, drawn as parts
+            op_attrs["label"] = "add"
+            x, w, b = inputs
+            xw = f"{_p(text_names.get(id(x), ''))} @ {_p(text_names.get(id(w), ''))}^T"
+            part = Tensor._make(x.data @ w.data.T)
+            lines = [f"<B>{_esc(xw)}</B>", f'<FONT POINT-SIZE="9" COLOR="#555555">'
+                     f"{part.shape} {part.dtype}</FONT>"]
+            if show_data:
+                lines.append(_esc(f"data {_value(part)}").replace("\n", "<BR/>"))
+            if show_grad and t.grad is not None:  # add passes the gradient through unchanged
+                lines.append(f'<FONT COLOR="{_GRAD}">{_esc("grad " + _value(t.grad))}</FONT>')
+            place(module_path, _node_line(f"{tid}mm", {
+                "label": "<" + "<BR/>".join(lines) + ">", "shape": "box",
+                "style": "rounded,filled", "fillcolor": _KINDS["inner"][0]}))
+            place(module_path, _node_line(f"op{tid[1:]}mm", {
+                "label": "matmul", "shape": "ellipse", "style": "filled",
+                "fillcolor": _OP_FILL, "fontsize": "10", "height": "0.3"}))
+            g.edge(f"op{tid[1:]}mm", f"{tid}mm")
+            inputs = [(x, f"op{tid[1:]}mm", ""), (w, f"op{tid[1:]}mm", "T"),
+                      (f"{tid}mm", op_id, ""), (b, op_id, "")]
+        else:
+            inputs = [(p, op_id, "") for p in inputs]
         place(module_path, _node_line(op_id, op_attrs))
-        g.edge(op_id, ids[id(t)])
-        for p in t.parents:
-            if id(p) in ids:
-                g.edge(ids[id(p)], op_id)
+        g.edge(op_id, tid)
+        for p, target, edge_label in inputs:
+            extra = {"label": edge_label, "fontsize": "9"} if edge_label else {}
+            if isinstance(p, str):
+                g.edge(p, target, **extra)
+            elif id(p) not in ids:  # beyond max_nodes
+                g.node(f"{target}_rest", "...", shape="plaintext", fontcolor="#888888")
+                g.edge(f"{target}_rest", target, style="dashed")
+            elif len(consumers[id(p)]) > FAN_OUT and consumers[id(p)][0] is not t:
+                repeats += 1  # a copy beside this consumer: no long edge for Graphviz to route
+                g.node(f"r{repeats}", text_names[id(p)] or "(repeated)", shape="box",
+                       style="rounded,filled,dashed", fillcolor=_KINDS[roles[id(p)]][0],
+                       fontsize="10", height="0.25")
+                g.edge(f"r{repeats}", target, **extra)
             else:
-                g.edge("rest", op_id, style="dashed")
+                g.edge(ids[id(p)], target, **extra)
     if total > len(nodes):
         g.node("rest", f"... {total - len(nodes):,} more tensors not drawn\n"
                        f"(max_nodes={max_nodes})", shape="note", fillcolor="#fff6d5",
                style="filled")
     _add_clusters(g, clusters)
+    if legend:
+        g.attr(label=_legend({roles[id(t)] for t in nodes},
+                             any(t._ctx is not None for t in nodes), show_grad, repeats > 0),
+               labelloc="b", labeljust="c")
     return g
+
+
+def _legend(kinds: set[str], has_ops: bool, show_grad: bool, repeats: bool) -> str:
+    """An HTML-like Graphviz label: one swatch per kind of node present."""
+    cells = [f'<TD BGCOLOR="{fill}" BORDER="{2 if k == "param" else 1}" STYLE="rounded"> '
+             f"{text} </TD>" for k, (fill, text) in _KINDS.items() if k in kinds]
+    if has_ops:
+        cells.append(f'<TD BGCOLOR="{_OP_FILL}" BORDER="1" STYLE="rounded"> op </TD>')
+    if repeats:
+        cells.append('<TD BORDER="0"><FONT COLOR="#555555">dashed name: a Tensor drawn '
+                     "again</FONT></TD>")
+    if show_grad:
+        cells.append(f'<TD BORDER="0"><FONT COLOR="{_GRAD}">grad = dL/d(node)</FONT></TD>')
+    return ('<<TABLE BORDER="0" CELLSPACING="6" CELLPADDING="3"><TR>'
+            '<TD BORDER="0"><FONT POINT-SIZE="12">legend:</FONT></TD>'
+            + "".join(cells) + "</TR></TABLE>>")
 
 
 def _node_line(node_id: str, attrs: dict[str, str]) -> str:
@@ -274,9 +432,10 @@ def _node_line(node_id: str, attrs: dict[str, str]) -> str:
     return f"{node_id} [{' '.join(parts)}]"
 
 
-def _add_clusters(g: graphviz.Digraph, clusters: dict[str, list[str]]) -> None:
+def _add_clusters(g: Any, clusters: dict[str, list[str]]) -> None:
     """One cluster per module path, nested by path ('layers.1' inside 'layers' when
     'layers' is itself a module); deepest first, since subgraph() copies its body."""
+    graphviz = _graphviz()
     subs = {}
     for p, lines in clusters.items():
         sub = graphviz.Digraph(name=f"cluster_{p.replace('.', '_')}",
@@ -291,63 +450,136 @@ def _add_clusters(g: graphviz.Digraph, clusters: dict[str, list[str]]) -> None:
         (subs[parent] if parent else g).subgraph(subs[p])
 
 
+@functools.cache
+def _drawing_class() -> type:
+    """``graphviz.Digraph`` whose Jupyter display keeps the time budget (defined on
+    first use, because graphviz is imported only then)."""
+    graphviz = _graphviz()
+
+    class Drawing(graphviz.Digraph):
+        """A ``graphviz.Digraph`` that Jupyter lays out within ``TIMEOUT`` seconds;
+        past it (or without Graphviz) it shows what was skipped and the text explanation."""
+
+        _fallback: Callable[[], Explanation | None] = staticmethod(lambda: None)
+
+        def _repr_mimebundle_(self, include: Any = None, exclude: Any = None,
+                              **_: Any) -> dict[str, str]:
+            try:
+                return {"image/svg+xml": _image(self.source, "svg").decode("utf-8")}
+            except RuntimeError as exc:
+                message = str(exc)
+            try:
+                explanation = self._fallback()
+            except (ValueError, RuntimeError):  # e.g. a non-scalar root needs gradient=
+                explanation = None
+            if explanation is None:
+                return {"text/plain": message}
+            return {"text/plain": f"{message}\n\n{explanation.text}",
+                    "text/markdown": f"**{message}**\n\n{explanation.markdown}"}
+
+    return Drawing
+
+
 def draw_graph(root: Tensor, show_data: bool = True, show_grad: bool = True,
                rankdir: str = "LR", *, params: dict[str, Tensor] | None = None,
-               module: Any = None, group_modules: bool = False,
-               max_nodes: int = 300) -> graphviz.Digraph:
+               module: Any = None, names: dict[str, Any] | None = None,
+               group_modules: bool = False, max_nodes: int = 300,
+               expand_fused: bool = False, legend: bool = True) -> Any:
     """The graph of every Tensor reachable from ``root`` as a ``graphviz.Digraph``.
 
     Parameters
     ----------
     root : the Tensor to draw back from (usually the loss).
     show_data, show_grad : show values / gradients in tensor nodes.
-    rankdir : "LR" (left to right, default), "TB", "RL" or "BT".
+    rankdir : "LR" (left to right, default), "TB", "RL", "BT", or "auto": the
+        direction that lets the picture be drawn largest on a 16:9 slide.
     params : optional ``{name: Tensor}``; those Tensors are drawn as parameters.
-    module : optional ``mg.nn.Module``; its ``named_parameters()`` name parameters.
+    module : optional ``mg.nn.Module``; its ``named_parameters()`` are parameters.
+    names : optional ``{name: value}``, typically ``locals()``: each Tensor is named
+        after its variable (its own ``.name`` comes first); the parameters of an
+        ``mg.nn.Module`` among them are named ``net.layers.0.weight`` and drawn as
+        parameters.
     group_modules : one cluster per module call recorded with :func:`record_modules`.
     max_nodes : draw at most this many tensors (nearest the root); summarize the rest.
+    expand_fused : draw a fused ``affine`` node (``nn.Linear``) as its parts,
+        ``matmul`` and ``add``, with the product in between.
+    legend : a legend of the kinds of node present, below the picture.
+
+    In Jupyter the result displays inline; Graphviz gets ``TIMEOUT`` seconds, and
+    past them (or without Graphviz) the display says so and shows ``explain(root)``.
 
     >>> import minigrad as mg
-    >>> w = mg.tensor(-3.0, requires_grad=True, name="w")
-    >>> dot = draw_graph(mg.tanh(w * 2.0)).source
-    >>> "tanh" in dot and "multiply" in dot and "grad: not computed" in dot
+    >>> w = mg.tensor(-3.0, requires_grad=True)
+    >>> dot = draw_graph(mg.tanh(w * 2.0), names=locals()).source
+    >>> "tanh" in dot and "multiply" in dot and "grad: not computed" in dot and "<B>w</B>" in dot
     True
     """
-    return _build(root, show_data, show_grad, rankdir, params, module, group_modules, max_nodes)
+    drawing = _build(root, show_data, show_grad, rankdir, params, module, group_modules,
+                     max_nodes, names=names, expand_fused=expand_fused, legend=legend)
+    labels = {**_param_names(params, module, names), **variable_names(names)}
+    drawing._fallback = lambda: explain(root, params=labels, expand_fused=expand_fused)
+    return drawing
 
 
-def _image(source: str, format: str) -> bytes:
-    """Lay out DOT source with Graphviz's dot program, else pygraphviz, else explain."""
-    if shutil.which("dot"):
-        return graphviz.Source(source).pipe(format=format)
+def _image(source: str, format: str, timeout: float | None = TIMEOUT,
+           dpi: int | None = None) -> bytes:
+    """Lay out DOT source with Graphviz's dot program (at most ``timeout`` seconds),
+    else pygraphviz, else explain what to install."""
+    dot = shutil.which("dot")
+    if dot:
+        command = [dot, f"-T{format}"] + ([f"-Gdpi={dpi}"] if dpi else [])
+        try:
+            done = subprocess.run(command, input=source.encode("utf-8"), capture_output=True,
+                                  timeout=timeout)
+        except subprocess.TimeoutExpired:  # run() has killed dot
+            raise DrawingTimeout(
+                f"Graphviz did not lay out this graph ({source.count(' -> ')} edges) within "
+                f"{timeout:g} s, so the {format} picture was skipped. Draw fewer nodes with "
+                "max_nodes=..., allow more time with timeout=None (no limit), or write the "
+                "DOT source with format='dot'; mg.viz.explain(root) gives the steps as text."
+            ) from None
+        if done.returncode != 0:
+            raise RuntimeError(f"render: Graphviz's dot failed: "
+                               f"{done.stderr.decode('utf-8', 'replace').strip()[-800:]}")
+        return done.stdout
     if importlib.util.find_spec("pygraphviz") is not None:
         import pygraphviz
 
-        return pygraphviz.AGraph(string=source).draw(format=format, prog="dot")
+        graph = pygraphviz.AGraph(string=source)
+        if dpi:
+            graph.graph_attr["dpi"] = str(dpi)
+        return graph.draw(format=format, prog="dot")
     raise RuntimeError(f"render: cannot make a {format} image: neither Graphviz's 'dot' "
                        f"program nor pygraphviz is available. {INSTALL_HINT}")
 
 
 def can_render() -> bool:
-    """True when SVG / PNG / PDF output is possible (dot on PATH, or pygraphviz)."""
+    """True when SVG / PNG / PDF output is possible (graphviz package, and dot on
+    PATH or pygraphviz)."""
+    if importlib.util.find_spec("graphviz") is None:
+        return False
     return bool(shutil.which("dot")) or importlib.util.find_spec("pygraphviz") is not None
 
 
-def render(root: Tensor, path: str | Path, format: str = "svg", **kwargs: Any) -> Path:
+def render(root: Tensor, path: str | Path, format: str = "svg", *,
+           timeout: float | None = TIMEOUT, **kwargs: Any) -> Path:
     """Draw ``root``'s graph into ``path`` and return the path written.
 
-    ``format`` is "svg", "png", "pdf" or "dot" (the DOT source; needs no Graphviz
-    program). Images use Graphviz's ``dot`` when it is on PATH, else pygraphviz
-    (``pip install 'minigrad[render]'``). ``kwargs`` go to :func:`draw_graph`.
+    ``format`` is "svg", "png" (at 192 dpi, sharp on a slide), "pdf" or "dot"
+    (the DOT source; needs no Graphviz program). Images use Graphviz's ``dot``
+    when it is on PATH, else pygraphviz (``pip install 'minigrad[render]'``).
+    ``dot`` gets ``timeout`` seconds (``None``: no limit); past them
+    :class:`DrawingTimeout` says what was skipped and how to get it.
+    ``kwargs`` go to :func:`draw_graph`.
     """
     if format not in FORMATS:
         raise ValueError(f"render: format must be one of {FORMATS}, not {format!r}.")
     path = Path(path)
-    graph = draw_graph(root, **kwargs)
+    source = _build(root, **kwargs).source
     if format == "dot":
-        path.write_text(graph.source, encoding="utf-8")
+        path.write_text(source, encoding="utf-8")
     else:
-        path.write_bytes(_image(graph.source, format))
+        path.write_bytes(_image(source, format, timeout, PNG_DPI if format == "png" else None))
     return path
 
 
@@ -356,37 +588,42 @@ def render(root: Tensor, path: str | Path, format: str = "svg", **kwargs: Any) -
 # ---------------------------------------------------------------------------
 
 
-def step_frames(root: Tensor, gradient: Any = None, **kwargs: Any
-                ) -> list[tuple[Step, graphviz.Digraph]]:
+def step_frames(root: Tensor, gradient: Any = None, **kwargs: Any) -> list[tuple[Step, Any]]:
     """One ``(step, Digraph)`` per backward step: the step's node highlighted,
-    gradients filled in as they arrive (partial sums marked "so far")."""
-    named = _param_names(kwargs.get("params"), kwargs.get("module"))
-    steps = backward_steps(root, gradient=gradient, params=named)
+    gradients filled in as they arrive (partial sums marked "so far", the shares
+    sent in this very step marked "arrived")."""
+    if kwargs.get("expand_fused"):
+        raise ValueError("step_frames: expand_fused is not supported in the step-through; "
+                         "use draw_graph(..., expand_fused=True) or explain(..., "
+                         "expand_fused=True).")
+    named = _param_names(kwargs.get("params"), kwargs.get("module"), kwargs.get("names"))
+    labels = {**named, **variable_names(kwargs.get("names"))}
+    steps = backward_steps(root, gradient=gradient, params=labels)
     index = {id(s.node): s.index for s in steps}
     expected: dict[int, int] = {}  # how many consumers will send each node a gradient
     for s in steps:
         for c in s.contributions:
             expected[id(c.input)] = expected.get(id(c.input), 0) + 1
     frames = []
+    arrived: dict[int, list] = {}  # contributions sent by the steps so far
     for s in steps:
-        arrived: dict[int, list] = {}  # contributions sent by steps up to and including s
-        for done in steps[: s.index + 1]:
-            for c in done.contributions:
-                arrived.setdefault(id(c.input), []).append(c.grad)
+        for c in s.contributions:
+            arrived.setdefault(id(c.input), []).append(c.grad)
+        now = {id(c.input) for c in s.contributions}
 
-        def text(t: Tensor, s: Step = s, arrived: dict = arrived) -> str:
+        def text(t: Tensor, s: Step = s, got_all: dict = dict(arrived), now: set = now) -> str:
             k = index.get(id(t))
             if k is None:
                 return ""
             if k <= s.index:
                 return f"grad {_value(Tensor._make(steps[k].upstream))}"
-            if id(t) not in arrived:
+            if id(t) not in got_all:
                 return "grad: not computed yet"
-            got = arrived[id(t)]
+            got = got_all[id(t)]
             total = Tensor._make(sum(got[1:], got[0]))
             if len(got) < expected[id(t)]:
                 return f"grad so far {_value(total)} ({len(got)} of {expected[id(t)]} parts)"
-            return f"grad {_value(total)} (arrived)"
+            return f"grad {_value(total)}" + (" (arrived)" if id(t) in now else "")
 
         frames.append((s, _build(root, grad_text=text, highlight=s.node, **kwargs)))
     return frames
@@ -395,37 +632,76 @@ def step_frames(root: Tensor, gradient: Any = None, **kwargs: Any
 _PAGE = """<!DOCTYPE html>
 <html lang="en"><head><meta charset="utf-8"><title>minigrad: backward, step by step</title>
 <style>
-body {{ font-family: Helvetica, Arial, sans-serif; margin: 16px; color: #222; }}
-.bar {{ display: flex; gap: 12px; align-items: center; margin-bottom: 8px; }}
+html, body {{ height: 100%; margin: 0; }}
+body {{ font-family: Helvetica, Arial, sans-serif; color: #222; display: flex;
+        flex-direction: column; }}
+header {{ padding: 10px 16px 6px; border-bottom: 1px solid #ddd; }}
+h2 {{ margin: 0 0 6px; font-size: 20px; }}
+.bar {{ display: flex; gap: 12px; align-items: center; flex-wrap: wrap; font-size: 15px; }}
 button {{ font-size: 15px; padding: 4px 14px; }}
+.legend span.k {{ display: inline-block; padding: 1px 8px; margin: 0 2px; border: 1px solid #333;
+                 border-radius: 6px; font-size: 13px; }}
+main {{ flex: 1; display: flex; min-height: 0; }}
+#view {{ flex: 1; overflow: auto; position: relative; }}
+#text {{ width: 34em; max-width: 40%; overflow: auto; border-left: 1px solid #ddd;
+         background: #f8f8f8; }}
+#text pre {{ margin: 0; padding: 12px; font-size: 15px; white-space: pre-wrap; }}
 .frame {{ display: none; }}
 .frame.current {{ display: block; }}
-.frame svg {{ max-width: 100%; height: auto; }}
-pre {{ background: #f6f6f6; padding: 8px; font-size: 13px; white-space: pre-wrap; }}
+.graph svg {{ display: block; margin: 0 auto; }}
 </style></head>
 <body>
+<header>
 <h2>Backward pass of {title}, one step at a time</h2>
 <div class="bar"><button id="prev">&larr; previous</button>
 <span id="counter">step 1 of {n}</span><button id="next">next &rarr;</button>
-<span style="color:#777">(arrow keys work too)</span></div>
-<div style="font-size:13px;color:#555;margin-bottom:6px">red box: the node whose rule runs
-in this step &middot; blue: input &middot; amber: parameter &middot; grey dashed: constant
-&middot; green: the output &middot; gradients appear as they arrive</div>
-{frames}
+<button id="zoomout" title="zoom out">&minus;</button><button id="zoomin"
+title="zoom in">+</button>
+<span style="color:#777">(arrow keys; + and &minus; zoom)</span></div>
+<div class="legend" style="font-size:13px;color:#444;margin-top:6px">{legend}</div>
+</header>
+<main><div id="view">{graphs}</div><div id="text">{texts}</div></main>
 <script>
 (function () {{
-  var frames = document.querySelectorAll('.frame'), k = 0;
+  var graphs = document.querySelectorAll('#view .frame'),
+      texts = document.querySelectorAll('#text .frame'), view = document.getElementById('view'),
+      k = 0, zoom = 1;
+  function size(i) {{
+    // natural size, grown to fill the view (never shrunk below it: text stays readable)
+    var svg = graphs[i].querySelector('svg');
+    if (!svg) return;
+    var w = parseFloat(svg.getAttribute('data-w')), h = parseFloat(svg.getAttribute('data-h'));
+    var fit = Math.min((view.clientWidth - 16) / w, (view.clientHeight - 16) / h);
+    var s = Math.max(1, Math.min(fit, 2)) * zoom;
+    svg.setAttribute('width', (w * s) + 'px');
+    svg.setAttribute('height', (h * s) + 'px');
+  }}
   function show(i) {{
-    k = Math.max(0, Math.min(frames.length - 1, i));
-    for (var j = 0; j < frames.length; j++) frames[j].classList.toggle('current', j === k);
-    document.getElementById('counter').textContent = 'step ' + (k + 1) + ' of ' + frames.length;
+    k = Math.max(0, Math.min(graphs.length - 1, i));
+    for (var j = 0; j < graphs.length; j++) {{
+      graphs[j].classList.toggle('current', j === k);
+      texts[j].classList.toggle('current', j === k);
+    }}
+    size(k);
+    var node = graphs[k].querySelector('.current');  // the node of this step: on screen
+    if (node) {{
+      var r = node.getBoundingClientRect(), v = view.getBoundingClientRect();
+      view.scrollLeft += (r.left + r.width / 2) - (v.left + v.width / 2);
+      view.scrollTop += (r.top + r.height / 2) - (v.top + v.height / 2);
+    }}
+    document.getElementById('counter').textContent = 'step ' + (k + 1) + ' of ' + graphs.length;
     document.body.setAttribute('data-step', String(k + 1));
   }}
   document.getElementById('prev').onclick = function () {{ show(k - 1); }};
   document.getElementById('next').onclick = function () {{ show(k + 1); }};
+  document.getElementById('zoomin').onclick = function () {{ zoom *= 1.25; show(k); }};
+  document.getElementById('zoomout').onclick = function () {{ zoom /= 1.25; show(k); }};
+  window.addEventListener('resize', function () {{ show(k); }});
   document.addEventListener('keydown', function (e) {{
     if (e.key === 'ArrowLeft') show(k - 1);
     if (e.key === 'ArrowRight') show(k + 1);
+    if (e.key === '+' || e.key === '=') {{ zoom *= 1.25; show(k); }}
+    if (e.key === '-') {{ zoom /= 1.25; show(k); }}
   }});
   var start = parseInt((location.hash || '#1').slice(1), 10);
   show(isNaN(start) ? 0 : start - 1);
@@ -435,31 +711,65 @@ in this step &middot; blue: input &middot; amber: parameter &middot; grey dashed
 """
 
 
+def _page_svg(image: str) -> str:
+    """Graphviz's SVG without the XML prologue, its size in pt kept as data-w / data-h
+    (the page sets width and height in px)."""
+    image = image[image.index("<svg"):]
+    head, rest = image.split(">", 1)
+    width = head.split('width="', 1)[1].split('"', 1)[0].removesuffix("pt")
+    height = head.split('height="', 1)[1].split('"', 1)[0].removesuffix("pt")
+    scale = 4 / 3  # pt -> CSS px: node text at 11 pt shows at about 15 px
+    head = head.replace(f'width="{width}pt"', f'width="{float(width) * scale:.0f}px"')
+    head = head.replace(f'height="{height}pt"', f'height="{float(height) * scale:.0f}px"')
+    return (f'{head} data-w="{float(width) * scale:.0f}" data-h="{float(height) * scale:.0f}">'
+            f"{rest}")
+
+
 def write_stepthrough(root: Tensor, path: str | Path, frames_dir: str | Path | None = None,
-                      gradient: Any = None, **kwargs: Any) -> Path:
+                      gradient: Any = None, *, timeout: float | None = TIMEOUT,
+                      **kwargs: Any) -> Path:
     """Write the backward pass as frames (``step_001.svg``, ...) in ``frames_dir``
     (default: ``<path stem>_frames`` beside ``path``) and one self-contained HTML
-    page at ``path`` (inline SVGs, previous / next buttons, no network). Without
-    Graphviz the frames are ``.dot`` files and the page shows their source.
-    Returns the HTML path."""
+    page at ``path`` (inline SVGs, previous / next buttons and zoom, no network).
+    The page keeps node text at its natural size or larger, scrolls the node of
+    the current step into view, and shows the step's text beside the graph.
+    Without Graphviz the frames are ``.dot`` files and the page shows their
+    source. ``kwargs`` go to :func:`draw_graph` (``rankdir="auto"`` by default
+    here). Returns the HTML path."""
     path = Path(path)
     frames_dir = Path(frames_dir) if frames_dir else path.with_name(path.stem + "_frames")
     frames_dir.mkdir(parents=True, exist_ok=True)
+    kwargs.setdefault("rankdir", "auto")
+    kwargs["legend"] = False  # the page has its own legend
     svg = can_render()
-    blocks, names = [], node_names(root, _param_names(kwargs.get("params"), kwargs.get("module")))
+    named = _param_names(kwargs.get("params"), kwargs.get("module"), kwargs.get("names"))
+    labels = {**named, **variable_names(kwargs.get("names"))}
+    names = node_names(root, labels)
+    graphs, texts = [], []
     for s, graph in step_frames(root, gradient=gradient, **kwargs):
         name = f"step_{s.index + 1:03d}"
         if svg:
-            image = _image(graph.source, "svg").decode("utf-8")
+            image = _image(graph.source, "svg", timeout).decode("utf-8")
             image = image[image.index("<svg"):]
             (frames_dir / f"{name}.svg").write_text(image, encoding="utf-8")
+            image = _page_svg(image)
         else:
             (frames_dir / f"{name}.dot").write_text(graph.source, encoding="utf-8")
             image = f"<pre>{_esc(graph.source)}</pre>"
         current = " current" if s.index == 0 else ""
-        blocks.append(f'<div class="frame{current}" id="{name}"><pre>{_esc(format_step(s, names))}'
-                      f"</pre>\n{image}</div>")
+        graphs.append(f'<div class="frame graph{current}" id="{name}">{image}</div>')
+        texts.append(f'<div class="frame{current}"><pre>{_esc(format_step(s, names))}</pre></div>')
+    kinds = {_role(t, root, {id(p) for p in named.values()}) for t in _collect(root, kwargs.get("max_nodes", 300))[0]}
+    legend = ('<span class="k" style="border:3px solid #d62728;background:#ffe3e3">this '
+              "step</span> " + " ".join(
+                  f'<span class="k" style="background:{fill}'
+                  + (";border-style:dashed" if k == "const" else "")
+                  + (";border-width:2px" if k == "param" else "") + f'">{text}</span>'
+                  for k, (fill, text) in _KINDS.items() if k in kinds)
+              + f' &middot; <span style="color:{_GRAD}">grad</span> = dL/d(node), filled in '
+              "as the gradients arrive")
     title = _esc(names[id(root)])
-    path.write_text(_PAGE.format(title=title, n=len(blocks), frames="\n".join(blocks)),
+    path.write_text(_PAGE.format(title=title, n=len(graphs), legend=legend,
+                                 graphs="\n".join(graphs), texts="\n".join(texts)),
                     encoding="utf-8")
     return path
