@@ -31,7 +31,7 @@ import numpy as np
 
 from minigrad.engine import Function, is_grad_enabled
 from minigrad.ops.arithmetic import abs as _abs
-from minigrad.ops.arithmetic import power
+from minigrad.ops.arithmetic import sign
 from minigrad.ops.elementwise import where
 from minigrad.ops.matrix import matmul
 from minigrad.ops.reductions import _normalize_axes, _product_of_others, _Reduction
@@ -125,8 +125,22 @@ class Det(Function):
         g = expand_dims(expand_dims(grad, -1), -1)
         if np.all(out.data != 0):
             return g * expand_dims(expand_dims(out, -1), -1) * _mT(inv(a))
-        # Singular: det(A) A^-T is 0 * inf, but the adjugate is finite (first order only).
+        # Singular: det(A) A^-T is 0 * inf, but the adjugate is finite: from the SVD
+        # for a first-order backward, from cofactors (minigrad ops) when differentiated again.
+        if is_grad_enabled():
+            return g * _cofactors(a)
         return g * _adjugate_T(a.data)
+
+
+def _cofactors(a: Tensor) -> Tensor:
+    """C_ij = (-1)^(i+j) det(A without row i and column j) = adj(A)^T, in minigrad ops
+    (n^2 determinants of size n - 1), so that it can be differentiated again."""
+    n = a.shape[-1]
+    others = np.array([[j for j in range(n) if j != i] for i in range(n)], dtype=np.intp)
+    others = others.reshape(n, n - 1)
+    minors = a[..., others[:, None, :, None], others[None, :, None, :]]  # (..., n, n, n-1, n-1)
+    signs = (-1.0) ** np.add.outer(np.arange(n), np.arange(n))
+    return det(minors) * signs.astype(a.dtype)
 
 
 def _adjugate_T(a: np.ndarray) -> np.ndarray:
@@ -142,12 +156,10 @@ class Slogdet(Function):
 
     def forward(self, a):
         _check_square(a, "slogdet")
-        sign, logabsdet = np.linalg.slogdet(a)
-        self.singular = bool(np.any(sign == 0))
-        return logabsdet
+        return np.linalg.slogdet(a)[1]
 
     def backward(self, grad, out, a):
-        if self.singular:
+        if np.any(np.isneginf(out.data)):  # log|det| of a singular matrix
             raise _singular("slogdet", a.shape, ": log|det| is -inf and its gradient infinite")
         return expand_dims(expand_dims(grad, -1), -1) * _mT(inv(a))
 
@@ -240,7 +252,25 @@ class Norm(_Reduction):
 
     def backward(self, grad, out, x):
         out = self._keep(out)
-        return self._keep(grad) * x / where(out.data == 0, np.ones((), out.dtype), out)
+        return self._keep(grad) * x / where(out == 0, 1, out)
+
+
+class PNorm(_Reduction):
+    """out = (sum |x|^p)^(1/p);   d out/dx = sign(x) |x|^(p-1) / out^(p-1)
+
+    0 where out = 0 (a zero vector), as PyTorch: the formula there is 0 / 0.
+    """
+
+    def forward(self, x, p, axis=None, keepdims=False):
+        self.p = p
+        axes = self.setup(x, axis, keepdims)
+        return np.sum(np.abs(x) ** p, axis=axes, keepdims=keepdims) ** (1 / p)
+
+    def backward(self, grad, out, x):
+        out = self._keep(out)
+        zero = out == 0
+        scale = self._keep(grad) / where(zero, 1, out) ** (self.p - 1)
+        return where(zero, 0, scale * sign(x) * _abs(x) ** (self.p - 1))
 
 
 def norm(x: Any, ord: Any = None, axis: Any = None, keepdims: bool = False) -> Tensor:
@@ -289,7 +319,7 @@ def _vector_norm(x: Tensor, ord: Any, axis: int, keepdims: bool) -> Tensor:
         return _min(_abs(x), axis=axis, keepdims=keepdims)
     if ord == 0:
         return Tensor._make(np.sum(x.data != 0, axis=axis, keepdims=keepdims).astype(float))
-    return power(_sum(power(_abs(x), float(ord)), axis=axis, keepdims=keepdims), 1.0 / ord)
+    return PNorm.apply(x, p=float(ord), axis=axis, keepdims=keepdims)
 
 
 def _matrix_norm(x: Tensor, ord: Any, axes: tuple[int, ...], keepdims: bool) -> Tensor:

@@ -207,7 +207,8 @@ class BinaryCrossEntropyWithLogits(Function):
     d out/dx = sigmoid(x) - t,   d out/dt = -x"""
 
     def forward(self, x, t):
-        return np.logaddexp(0, x) - t * x  # logaddexp(0, x) = log(1 + e^x), stable for any x
+        with np.errstate(under="ignore"):  # log(1 + e^x) for x far below 0 is 0: right
+            return np.logaddexp(0, x) - t * x  # logaddexp(0, x) = log(1 + e^x), stable for any x
 
     def backward(self, grad, out, x, t):
         grad_x = grad * (sigmoid(x) - t) if self.needs_input_grad[0] else None
@@ -296,13 +297,12 @@ class NegXLogX(Function):
     d out/dp = -(log p + 1) where p > 0, and 0 where p = 0 (a finite convention)"""
 
     def forward(self, p):
-        self.positive = p != 0  # exact zeros only: NaN must propagate, not become 0
-        safe = np.where(self.positive, p, 1)
-        return -p * np.log(safe)
+        positive = p != 0  # exact zeros only: NaN must propagate, not become 0
+        return -p * np.log(np.where(positive, p, 1))
 
     def backward(self, grad, out, p):
-        safe = where(self.positive, p, 1)
-        return where(self.positive, -grad * (log(safe) + 1), 0.0)
+        positive = p != 0
+        return where(positive, -grad * (log(where(positive, p, 1)) + 1), 0.0)
 
 
 class XLogXOverY(Function):
@@ -310,13 +310,13 @@ class XLogXOverY(Function):
     d out/dp = log(p / q) + 1,   d out/dq = -p / q   (both 0 where p = 0)"""
 
     def forward(self, p, q):
-        self.positive = p != 0  # exact zeros only: NaN must propagate, not become 0
-        safe_p = np.where(self.positive, p, 1)
+        positive = p != 0  # exact zeros only: NaN must propagate, not become 0
+        safe_p = np.where(positive, p, 1)
         with np.errstate(divide="ignore"):  # q = 0 < p: KL is +inf, as it should be
-            return np.where(self.positive, p * (np.log(safe_p) - np.log(q)), 0)
+            return np.where(positive, p * (np.log(safe_p) - np.log(q)), 0)
 
     def backward(self, grad, out, p, q):
-        mask = self.positive
+        mask = p != 0
         safe_p = where(mask, p, 1)
         grad_p = grad_q = None
         if self.needs_input_grad[0]:

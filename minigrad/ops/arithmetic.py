@@ -75,20 +75,25 @@ class Negative(Function):
 class Power(Function):
     """out = x ** y;   d out/dx = y * x^(y-1),   d out/dy = x^y * log(x)
 
-    d out/dy uses log(x), defined for x > 0; where x <= 0 it is taken as 0
-    (as PyTorch), which is exact at x = 0 for y > 0.
+    At the limits, as PyTorch: d out/dx = 0 where y = 0 (x ** 0 = 1 is constant,
+    also at x = 0 where y * x^(y-1) would be 0 * inf); d out/dy = 0 at x = 0 with
+    y >= 0 (the limit of x^y log x). For x < 0, log(x) is undefined and d out/dy
+    is NaN, as in PyTorch.
     """
 
     def forward(self, x, y):
         return x ** y
 
     def backward(self, grad, out, x, y):
-        grad_x = grad * y * x ** (y - 1) if self.needs_input_grad[0] else None
-        grad_y = None
-        if self.needs_input_grad[1]:
-            positive = x.data > 0
-            safe_x = where(positive, x, 1)  # log only where it is defined
-            grad_y = grad * out * where(positive, safe_x.log(), 0)
+        need_x, need_y = self.needs_input_grad
+        grad_x = grad_y = None
+        if need_x:
+            flat = where(x == 0, y == 0, False)  # 0 ** 0: take the exponent 1, so the term is 0
+            grad_x = grad * y * x ** (where(flat, 1, y) - 1)
+        if need_y:
+            limit = where(x == 0, y >= 0, False)  # x^y log x -> 0 as x -> 0
+            with np.errstate(divide="ignore", invalid="ignore"):  # log(0) = -inf, log(-1) = NaN
+                grad_y = where(limit, 0, grad * out * where(limit, 1, x).log())
         return grad_x, grad_y
 
 

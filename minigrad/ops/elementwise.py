@@ -88,11 +88,13 @@ class Sigmoid(Function):
     saves = ("out",)
 
     def forward(self, x):
-        # exp(-log(1 + exp(-x))) never overflows, for any x
-        return np.exp(-np.logaddexp(0, -x))
+        # exp(-log(1 + exp(-x))) never overflows, for any x; far below 0 it is 0 (underflow)
+        with np.errstate(under="ignore"):
+            return np.exp(-np.logaddexp(0, -x))
 
     def backward(self, grad, out, x):
-        return grad * out * (1 - out)
+        with np.errstate(under="ignore"):  # a tiny out times grad rounds to 0: right
+            return grad * out * (1 - out)
 
 
 class Relu(Function):

@@ -103,15 +103,17 @@ class Var(_Reduction):
 
 
 class Std(_Reduction):
-    """out = sqrt(var(x));   d out/dx_i = (x_i - m) / ((n - ddof) out)"""
+    """out = sqrt(var(x));   d out/dx_i = (x_i - m) / ((n - ddof) out)   (0 where out = 0, as PyTorch)"""
 
     def forward(self, x, axis=None, ddof=0, keepdims=False):
         self.ddof = ddof
         return np.std(x, axis=self.setup(x, axis, keepdims), ddof=ddof, keepdims=keepdims)
 
     def backward(self, grad, out, x):
+        out = self._keep(out)
+        flat = out == 0  # no spread: the gradient is 0 there (as PyTorch), not 0 / 0
         centered = x - mean(x, axis=self.axes, keepdims=True)
-        return self._keep(grad) * centered / (self._keep(out) * (self.count - self.ddof))
+        return where(flat, 0, self._keep(grad) * centered / (where(flat, 1, out) * (self.count - self.ddof)))
 
 
 class Max(_Reduction):
