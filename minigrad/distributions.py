@@ -125,13 +125,14 @@ class Xlogy(Function):
     """out = x log y, with 0 where x = 0 (so 0 log 0 = 0);   d out/dy = x / y,  d out/dx = log y"""
 
     def forward(self, x, y):
-        self.zero = np.broadcast_to(x == 0, np.broadcast_shapes(x.shape, y.shape))
+        zero = x == 0
         with np.errstate(divide="ignore", invalid="ignore"):
-            return np.where(self.zero, 0.0, x * np.log(np.where(self.zero, 1.0, y)))
+            return np.where(zero, 0.0, x * np.log(np.where(zero, 1.0, y)))
 
     def backward(self, grad, out, x, y):
-        safe_y = where(self.zero, np.ones((), y.dtype), y)
-        return grad * log(safe_y), where(self.zero, np.zeros((), y.dtype), grad * x / safe_y)
+        zero = x == 0
+        safe_y = where(zero, 1, y)
+        return grad * log(safe_y), where(zero, 0, grad * x / safe_y)
 
 
 def _xlogy(x: Any, y: Any) -> Tensor:

@@ -45,7 +45,21 @@ def save(state_dict: dict[str, Any], path: str | os.PathLike) -> None:
             raise TypeError(f"save: '{key}' has dtype {array.dtype}; only numeric and bool "
                             "arrays can be saved (no pickled objects).")
         arrays[key] = array
-    np.savez(path, **arrays)
+    _write_npz(path, arrays)
+
+
+def _write_npz(path: str | os.PathLike | Any, arrays: dict[str, np.ndarray]) -> None:
+    """The ``.npz`` format (a zip of ``.npy`` files), written directly. ``np.savez(path,
+    **arrays)`` would take a key named ``file`` or ``allow_pickle`` as its own argument:
+    a TypeError, or an array silently dropped."""
+    if isinstance(path, (str, os.PathLike)):
+        path = os.fspath(path)
+        if not path.endswith(".npz"):
+            path += ".npz"  # as np.savez
+    with zipfile.ZipFile(path, "w", compression=zipfile.ZIP_STORED, allowZip64=True) as archive:
+        for key, array in arrays.items():
+            with archive.open(key + ".npy", "w", force_zip64=True) as member:
+                np.lib.format.write_array(member, np.asanyarray(array), allow_pickle=False)
 
 
 def load(path: str | os.PathLike) -> dict[str, np.ndarray]:

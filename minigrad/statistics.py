@@ -11,7 +11,8 @@ from typing import Any
 
 import numpy as np
 
-from minigrad.ops.elementwise import clip, sqrt
+from minigrad.engine import Function
+from minigrad.ops.elementwise import clip, sqrt, where
 from minigrad.ops.matrix import diag, matmul
 from minigrad.ops.reductions import _Reduction
 from minigrad.ops.reductions import mean as _mean
@@ -34,24 +35,34 @@ class Median(_Reduction):
         if x.size == 0 or self.count == 0:
             raise ValueError(f"median: cannot take the median of an empty array (shape "
                              f"{x.shape}, axis={axis!r}).")
-        self.weights = _middle_weights(x, self.axes)
         return np.median(x, axis=axes, keepdims=keepdims)
 
     def backward(self, grad, out, x):
-        return self._keep(grad) * self.weights
+        rank = _ranks(x, self.axes)  # each element's place in its sorted lane
+        n = self.count
+        half = self._keep(grad) * 0.5  # odd n: the middle gets both halves
+        return where(rank == (n - 1) // 2, half, 0) + where(rank == n // 2, half, 0)
 
 
-def _middle_weights(x: np.ndarray, axes: tuple[int, ...]) -> np.ndarray:
-    """1 at the middle element of each sorted lane (1/2 at each of the two middles)."""
-    k = len(axes)
-    moved = np.moveaxis(x, axes, tuple(range(x.ndim - k, x.ndim)))
-    flat = moved.reshape(moved.shape[: x.ndim - k] + (-1,))
-    n = flat.shape[-1]
-    order = np.argsort(flat, axis=-1, kind="stable")
-    middle = [(n - 1) // 2] if n % 2 else [n // 2 - 1, n // 2]
-    weights = np.zeros_like(flat, dtype=x.dtype if x.dtype.kind == "f" else np.float64)
-    np.put_along_axis(weights, order[..., middle], 1.0 / len(middle), axis=-1)
-    return np.moveaxis(weights.reshape(moved.shape), tuple(range(x.ndim - k, x.ndim)), axes)
+class Argsort(Function):
+    """out = the indices that sort x along its last axis (a stable sort): integers,
+    not differentiable, but an op, so that mg.compile sees it"""
+
+    saves = ()
+
+    def forward(self, x):
+        return np.argsort(x, axis=-1, kind="stable")
+
+
+def _ranks(x: Tensor, axes: tuple[int, ...]) -> Tensor:
+    """Each element's position in the stable sort of its lane over ``axes`` (integers)."""
+    kept = [i for i in range(x.ndim) if i not in axes]
+    moved = x.transpose(kept + list(axes)) if x.ndim else x.reshape(1)
+    flat = moved.reshape(moved.shape[: len(kept)] + (-1,))
+    rank = Argsort.apply(Argsort.apply(flat))  # the inverse of the sorting permutation
+    if not x.ndim:
+        return rank.reshape(())
+    return rank.reshape(moved.shape).transpose(tuple(np.argsort(kept + list(axes))))
 
 
 def median(a: Any, axis: Any = None, keepdims: bool = False) -> Tensor:
