@@ -379,6 +379,12 @@ class Tensor:
     def flatten(self) -> Tensor:
         return shape_ops.flatten(self)
 
+    def cumsum(self, axis: Any = None) -> Tensor:
+        return reductions.cumsum(self, axis)
+
+    def repeat(self, repeats: Any, axis: Any = None) -> Tensor:
+        return shape_ops.repeat(self, repeats, axis)
+
     def dot(self, other: Any) -> Tensor:
         return matrix.dot(self, other)
 

@@ -199,3 +199,45 @@ def draw_inputs(rng: np.random.Generator, case: OpCase,
     domains = case.domain if isinstance(case.domain, list) else [case.domain] * case.arity
     return [np.asarray(draw_values(rng, shape, domain), dtype=np.float64)
             for shape, domain in zip(shapes, domains)]
+
+
+# -- issue 15's ops: einsum, pad, tile, repeat, split, tril/triu, cumsum, take_along_axis,
+# log1p, expm1, erf (the shape kinds above; per-call arguments as kwargs of both functions)
+_TAKE_ROWS = np.array([[2, 0], [1, 1], [0, 2], [2, 2]])  # for a (4, 3) input, axis=1
+_TAKE_COLS = np.array([[3, 0, 1], [0, 0, 2]])  # for a (4, 3) input, axis=0
+_math_erf = np.vectorize(__import__("math").erf, otypes=[np.float64])
+
+OP_CASES += [
+    OpCase("log1p", mg.log1p, np.log1p, domain=(-0.5, 2.0)),
+    OpCase("expm1", mg.expm1, np.expm1),
+    OpCase("erf", mg.erf, _math_erf, domain=(-3.0, 3.0)),
+    OpCase("einsum", lambda *xs, subscripts: mg.einsum(subscripts, *xs),
+           lambda *xs, subscripts: np.einsum(subscripts, *xs), arity=2, shapes="same",
+           kwargs=[{"subscripts": "...j,...j->..."}, {"subscripts": "...j,...k->...jk"},
+                   {"subscripts": "...j,...j"}]),
+    OpCase("einsum_unary", lambda x, subscripts: mg.einsum(subscripts, x),
+           lambda x, subscripts: np.einsum(subscripts, x), shapes="fixed43",
+           kwargs=[{"subscripts": "ij->ji"}, {"subscripts": "ij->j"}, {"subscripts": "ij"}]),
+    OpCase("einsum_outer", lambda a, b: mg.einsum("i,j->ij", a, b),
+           lambda a, b: np.einsum("i,j->ij", a, b), arity=2, shapes="vectors"),
+    OpCase("pad", lambda x, pad_width: mg.pad(x, pad_width, constant_values=0.5),
+           lambda x, pad_width: np.pad(x, pad_width, constant_values=0.5), shapes="reduce",
+           kwargs=[{"pad_width": 1}, {"pad_width": (0, 2)}]),
+    OpCase("tile", mg.tile, np.tile, shapes="reduce", kwargs=[{"reps": 2}, {"reps": (2, 1, 3)}]),
+    OpCase("repeat", mg.repeat, np.repeat, shapes="reduce",
+           kwargs=[{"repeats": 2}, {"repeats": 3, "axis": 1}]),
+    OpCase("repeat_counts", mg.repeat, np.repeat, shapes="fixed43",
+           kwargs=[{"repeats": [1, 0, 3], "axis": 1}]),
+    OpCase("split", lambda x, at, axis: mg.concatenate(mg.split(x, at, axis=axis)[::-1], axis),
+           lambda x, at, axis: np.concatenate(np.split(x, at, axis=axis)[::-1], axis),
+           shapes="fixed43", kwargs=[{"at": [1, 3], "axis": 0}, {"at": 3, "axis": 1}]),
+    OpCase("tril", mg.tril, np.tril, shapes="matrix", kwargs=[{}, {"k": 1}, {"k": -1}]),
+    OpCase("triu", mg.triu, np.triu, shapes="matrix", kwargs=[{}, {"k": 1}, {"k": -1}]),
+    OpCase("cumsum", mg.cumsum, np.cumsum, shapes="reduce",
+           kwargs=[{}, {"axis": 0}, {"axis": -1}]),
+    OpCase("take_along_axis", mg.take_along_axis, np.take_along_axis, shapes="fixed43",
+           kwargs=[{"indices": _TAKE_ROWS, "axis": 1}, {"indices": _TAKE_COLS, "axis": 0}]),
+]
+
+REQUIRED_OPS += """einsum pad tile repeat split tril triu cumsum take_along_axis log1p expm1
+erf""".split()

@@ -279,3 +279,88 @@ def astype(x: Any, dtype: Any) -> Tensor:
     """Convert to ``dtype``; differentiable between float dtypes."""
     return Astype.apply(x, dtype=np.dtype(dtype))
 
+
+class Log1p(Function):
+    """out = log(1 + x);   d out/dx = 1 / (1 + x)   (accurate for tiny x, unlike log(1 + x))"""
+
+    saves = ("inputs",)
+
+    def forward(self, x):
+        return np.log1p(x)
+
+    def backward(self, grad, out, x):
+        return grad / (1 + x)
+
+
+class Expm1(Function):
+    """out = exp(x) - 1;   d out/dx = exp(x) = out + 1"""
+
+    saves = ("out",)
+
+    def forward(self, x):
+        return np.expm1(x)
+
+    def backward(self, grad, out, x):
+        return grad * (out + 1)
+
+
+class Erf(Function):
+    """out = erf(x) = 2/sqrt(pi) int_0^x exp(-t^2) dt;   d out/dx = 2/sqrt(pi) exp(-x^2)
+
+    Computed without SciPy (see ``_erf``): within 2e-15 of ``math.erf``
+    everywhere (absolute and relative), checked on [-8, 8] in the tests.
+    """
+
+    saves = ("inputs",)
+
+    def forward(self, x):
+        return _erf(x)
+
+    def backward(self, grad, out, x):
+        return grad * (2 / np.sqrt(np.pi)) * exp(-(x * x))
+
+
+def _erf(x: np.ndarray) -> np.ndarray:
+    """erf in float64 from two expansions, each used where it converges fast:
+    |x| < 2.5: erf(x) = 2/sqrt(pi) exp(-x^2) sum_n 2^n x^(2n+1) / (1*3*...*(2n+1)),
+    a sum of positive terms (no cancellation); |x| >= 2.5: erfc(x) as the continued
+    fraction exp(-x^2)/sqrt(pi) / (x + (1/2)/(x + 1/(x + (3/2)/(x + ...))))."""
+    a = np.abs(np.asarray(x, dtype=np.float64))
+    out = np.empty_like(a)
+    small = a < 2.5
+    s = a[small]
+    term, total, twice_square = s.copy(), s.copy(), 2 * s * s
+    for n in range(1, 80):
+        term = term * twice_square / (2 * n + 1)
+        total += term
+        if not (term > 1e-17 * total).any():
+            break
+    out[small] = 2 / np.sqrt(np.pi) * np.exp(-s * s) * total
+    b = a[~small]
+    fraction = np.zeros_like(b)
+    for k in range(60, 0, -1):
+        fraction = (k / 2) / (b + fraction)
+    with np.errstate(under="ignore"):
+        out[~small] = 1 - np.exp(-b * b) / np.sqrt(np.pi) / (b + fraction)
+    return (np.sign(x) * out).astype(np.result_type(x, np.float16), copy=False)
+
+
+def log1p(x: Any) -> Tensor:
+    """log(1 + x) elementwise, accurate when x is tiny."""
+    return Log1p.apply(x)
+
+
+def expm1(x: Any) -> Tensor:
+    """exp(x) - 1 elementwise, accurate when x is tiny."""
+    return Expm1.apply(x)
+
+
+def erf(x: Any) -> Tensor:
+    """The error function, within 2e-15 of ``math.erf`` (no SciPy needed).
+
+    >>> import minigrad as mg
+    >>> round(mg.erf(mg.tensor(1.0)).item(), 12)
+    0.84270079295
+    """
+    return Erf.apply(x)
+

@@ -88,3 +88,47 @@ def _is_advanced(index: tuple) -> bool:
 def getitem(x: Any, index: Any) -> Tensor:
     """``x[index]``; the gradient scatter-adds, so repeated indices accumulate."""
     return GetItem.apply(x, index=_plain_index(index))
+
+
+class TakeAlongAxis(Function):
+    """out = x gathered along one axis at ``indices`` (NumPy's take_along_axis);
+    d out/dx scatter-adds the gradient back, as for ``x[idx]``"""
+
+    saves = ()
+
+    name = "take_along_axis"
+
+    def forward(self, x, indices, axis):
+        if indices.ndim != x.ndim:
+            raise ValueError(f"take_along_axis: indices have {indices.ndim} dimensions but the "
+                             f"tensor has {x.ndim} (shapes {indices.shape} and {x.shape}); they "
+                             "must have the same number (use expand_dims on the indices).")
+        # the fancy index NumPy builds: indices on `axis`, an arange broadcast on the others
+        self.index = tuple(indices if d == axis else
+                           np.arange(n).reshape((1,) * d + (-1,) + (1,) * (x.ndim - d - 1))
+                           for d, n in enumerate(x.shape))
+        return x[self.index]
+
+    def backward(self, grad, out, x):
+        return ScatterAdd.apply(grad, shape=x.shape, index=self.index)
+
+
+def take_along_axis(x: Any, indices: Any, axis: int | None) -> Tensor:
+    """Pick values along ``axis`` at integer ``indices`` (same number of dimensions as x,
+    other axes broadcast); ``axis=None`` works on the flattened tensor. As NumPy.
+
+    >>> import minigrad as mg
+    >>> x = mg.tensor([[10.0, 30.0, 20.0], [60.0, 40.0, 50.0]])
+    >>> mg.take_along_axis(x, [[1], [0]], axis=1).tolist()
+    [[30.0], [60.0]]
+    """
+    x = x if isinstance(x, Tensor) else Tensor(x)
+    indices = np.asarray(indices.data if isinstance(indices, Tensor) else indices)
+    if indices.dtype.kind not in "iu":
+        raise IndexError(f"take_along_axis: indices must be integers, not {indices.dtype}.")
+    if axis is None:
+        x, axis = x.reshape(-1), 0
+    if not -x.ndim <= axis < max(x.ndim, 1):
+        raise np.exceptions.AxisError(f"take_along_axis: axis {axis} is out of range for a "
+                                      f"tensor with {x.ndim} dimensions.")
+    return TakeAlongAxis.apply(x, indices=indices, axis=axis % x.ndim)

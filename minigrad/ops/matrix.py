@@ -8,7 +8,7 @@ import numpy as np
 
 from minigrad import backends
 from minigrad.engine import Function
-from minigrad.ops.shape import concatenate, expand_dims, reshape, swapaxes
+from minigrad.ops.shape import broadcast_to, concatenate, expand_dims, reshape, swapaxes
 from minigrad.tensor import Tensor
 
 
@@ -158,3 +158,91 @@ def diag(x: Any) -> Tensor:
 
 def _data(x: Any) -> Any:
     return x.data if isinstance(x, Tensor) else x
+
+
+class Einsum(Function):
+    """out = einsum(subscripts, *operands);   d out/d operand_i = einsum of the upstream
+    gradient with the other operands, written to operand i's subscripts
+
+    An einsum is a sum of products, so its derivative with respect to one factor
+    is the sum of the products of everything else: the same kind of einsum with
+    the output and operand i swapped. Letters that only operand i has were summed
+    in forward; the gradient is the same for every value of them (broadcast).
+    """
+
+    saves = ("inputs",)
+
+    def forward(self, *arrays, subscripts):
+        self.ins, self.out = _explicit_subscripts(subscripts, [a.ndim for a in arrays])
+        return np.einsum(f"{','.join(self.ins)}->{self.out}", *arrays, optimize=True)
+
+    def backward(self, grad, out, *operands):
+        grads = []
+        for i, x in enumerate(operands):
+            if not self.needs_input_grad[i]:
+                grads.append(None)
+                continue
+            others = self.ins[:i] + self.ins[i + 1:]
+            known = set(self.out).union(*others)
+            target = "".join(c for c in self.ins[i] if c in known)
+            g = einsum(f"{','.join([self.out, *others])}->{target}",
+                       grad, *operands[:i], *operands[i + 1:])
+            if target != self.ins[i]:  # letters summed away in forward: size-1 axes, broadcast
+                g = g.reshape(tuple(g.shape[target.index(c)] if c in known else 1
+                                    for c in self.ins[i]))
+            grads.append(broadcast_to(g, np.broadcast_shapes(g.shape, x.shape)))
+        return tuple(grads)
+
+
+def _explicit_subscripts(subscripts: str, ndims: list[int]) -> tuple[list[str], str]:
+    """``"...ij,jk"`` for operands of 3 and 2 dims -> (["Aij", "jk"], "Aik"): the
+    ellipsis spelled as letters (right-aligned, as broadcasting) and the output made
+    explicit (NumPy's implicit rule: the ellipsis, then letters used once, sorted)."""
+    if not isinstance(subscripts, str):
+        raise TypeError(f"einsum: subscripts must be a str such as 'ij,jk->ik', not "
+                        f"{type(subscripts).__name__}.")
+    spec = subscripts.replace(" ", "")
+    lhs, arrow, rhs = spec.partition("->")
+    ins = lhs.split(",")
+    if len(ins) != len(ndims):
+        raise ValueError(f"einsum: subscripts {subscripts!r} name {len(ins)} operands but "
+                         f"{len(ndims)} were given.")
+    spare = [c for c in "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz" if c not in spec]
+    widths = []
+    for term, ndim in zip(ins, ndims):
+        letters = len(term.replace("...", ""))
+        widths.append(ndim - letters if "..." in term else 0)
+        if widths[-1] < 0 or ("..." not in term and letters != ndim):
+            raise ValueError(f"einsum: subscripts {term!r} do not fit an operand with {ndim} "
+                             f"dimensions (subscripts {subscripts!r}).")
+    width = max(widths, default=0)
+    ellipsis = "".join(spare[:width])
+    ins = [t.replace("...", ellipsis[width - w:]) for t, w in zip(ins, widths)]
+    for term in ins:
+        if len(set(term)) != len(term) or not term.isalpha() and term:
+            raise ValueError(f"einsum: {term!r} in {subscripts!r} repeats a letter (a diagonal) "
+                             "or has a character that is not a letter; minigrad's einsum takes "
+                             "distinct letters per operand (use mg.diag or mg.trace for "
+                             "diagonals).")
+    if arrow:
+        out = rhs.replace("...", ellipsis)
+    else:
+        counts = "".join(ins)
+        out = ellipsis + "".join(sorted(c for c in set(counts)
+                                        if counts.count(c) == 1 and c not in ellipsis))
+    return ins, out
+
+
+def einsum(subscripts: str, *operands: Any) -> Tensor:
+    """Einstein summation, as ``np.einsum``: ``einsum("ij,jk->ik", a, b)`` is ``a @ b``.
+
+    Each operand's letters must be distinct (no diagonals such as ``"ii"``); ``...``
+    broadcasts.
+
+    >>> import minigrad as mg
+    >>> mg.einsum("i,i->", mg.tensor([1.0, 2.0]), mg.tensor([3.0, 4.0])).item()
+    11.0
+    """
+    if not operands:
+        raise ValueError("einsum: give at least one operand after the subscripts.")
+    return Einsum.apply(*operands, subscripts=subscripts)

@@ -334,3 +334,34 @@ def _array(x: Any, op: str) -> np.ndarray:
         return Tensor(x).data
     except (TypeError, ValueError) as exc:
         raise type(exc)(f"{op}: {exc}") from None
+
+
+class Cumsum(Function):
+    """out_i = sum_{j <= i} x_j along an axis;   d out/dx_j = sum_{i >= j} grad_i
+
+    so the gradient is the cumulative sum of grad taken from the end: reverse,
+    cumsum, reverse.
+    """
+
+    saves = ()
+
+    def forward(self, x, axis):
+        self.axis = axis
+        return np.cumsum(x.reshape(-1) if axis is None else x, axis=0 if axis is None else axis)
+
+    def backward(self, grad, out, x):
+        axis = 0 if self.axis is None else self.axis
+        reverse = (slice(None),) * axis + (slice(None, None, -1),)
+        return cumsum(grad[reverse], axis=axis)[reverse].reshape(x.shape)
+
+
+def cumsum(x: Any, axis: int | None = None) -> Tensor:
+    """Running sum along ``axis`` (None: over the flattened tensor), as NumPy.
+
+    >>> import minigrad as mg
+    >>> mg.cumsum(mg.tensor([1.0, 2.0, 3.0])).tolist()
+    [1.0, 3.0, 6.0]
+    """
+    if axis is not None:
+        axis = _single_axis(x, axis, "cumsum")
+    return Cumsum.apply(x, axis=axis)

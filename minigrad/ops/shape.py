@@ -14,7 +14,7 @@ from typing import Any
 import numpy as np
 
 from minigrad.engine import Function
-from minigrad.ops.indexing import getitem
+from minigrad.ops.indexing import ScatterAdd, getitem
 from minigrad.tensor import Tensor
 
 
@@ -229,4 +229,152 @@ def _check_sequence(tensors: Any, op: str) -> None:
     if isinstance(tensors, Tensor) or not isinstance(tensors, Sequence) or not tensors:
         raise TypeError(f"{op}: expected a non-empty list or tuple of tensors, "
                         f"got {type(tensors).__name__}.")
+
+
+# -- pad, tile, repeat, split, tril, triu ---------------------------------------------
+
+
+class Pad(Function):
+    """out = x with constant borders;   the gradient is the slice of grad where x sits"""
+
+    saves = ()
+
+    def forward(self, x, pad_width, constant_values):
+        self.inner = tuple(slice(before, before + n) for (before, _), n in zip(pad_width, x.shape))
+        return np.pad(x, pad_width, constant_values=constant_values)
+
+    def backward(self, grad, out, x):
+        return getitem(grad, self.inner)
+
+
+class Tile(Function):
+    """out = x repeated reps times along each axis;   each copy's gradient is summed back
+
+    Viewing the gradient as (r0, n0, r1, n1, ...) puts each axis's copies on
+    their own axis, so the sum is over the r axes.
+    """
+
+    saves = ()
+
+    def forward(self, x, reps):
+        return np.tile(x, reps)
+
+    def backward(self, grad, out, x):
+        ndim = grad.ndim
+        sizes = (1,) * (ndim - x.ndim) + x.shape
+        copies = tuple(g // n for g, n in zip(grad.shape, sizes))
+        paired = grad.reshape(tuple(v for pair in zip(copies, sizes) for v in pair))
+        return paired.sum(axis=tuple(range(0, 2 * ndim, 2))).reshape(x.shape)
+
+
+class Repeat(Function):
+    """out = each element of x repeated along an axis;   d out/dx adds each repeat's gradient
+
+    The output is x gathered at repeated indices, so the rule is indexing's
+    scatter-add (``ScatterAdd``), which handles per-element repeat counts too.
+    """
+
+    saves = ()
+
+    def forward(self, x, repeats, axis):
+        if axis is None:
+            positions = np.repeat(np.arange(x.size), repeats)
+            self.index = np.unravel_index(positions, x.shape)
+        else:
+            self.index = ((slice(None),) * (axis % x.ndim)
+                          + (np.repeat(np.arange(x.shape[axis]), repeats),))
+        return np.repeat(x, repeats, axis=axis)
+
+    def backward(self, grad, out, x):
+        return ScatterAdd.apply(grad, shape=x.shape, index=self.index)
+
+
+class Tril(Function):
+    """out = x with the elements above diagonal k set to 0;   the gradient is masked the same way
+
+    (``triu`` is the same op keeping the upper triangle.) Stacks of matrices:
+    the last two axes.
+    """
+
+    saves = ()
+
+    def forward(self, x, k, upper):
+        if x.ndim < 2:
+            raise ValueError(f"{'triu' if upper else 'tril'}: needs a matrix (2 or more "
+                             f"dimensions), got shape {x.shape}.")
+        self.k, self.upper = k, upper
+        return np.triu(x, k) if upper else np.tril(x, k)
+
+    def backward(self, grad, out, x):
+        return Tril.apply(grad, k=self.k, upper=self.upper)
+
+    @property
+    def op(self) -> str:
+        return "triu" if getattr(self, "upper", False) else "tril"
+
+
+def pad(x: Any, pad_width: Any, constant_values: float = 0) -> Tensor:
+    """Pad with a constant, NumPy's ``pad_width``: an int, ``(before, after)``, or one
+    pair per axis.
+
+    >>> import minigrad as mg
+    >>> mg.pad(mg.tensor([1.0, 2.0]), 1).tolist()
+    [0.0, 1.0, 2.0, 0.0]
+    """
+    ndim = np.ndim(x.data if isinstance(x, Tensor) else x)
+    try:
+        widths = np.broadcast_to(np.asarray(pad_width), (ndim, 2))
+    except ValueError:
+        raise ValueError(f"pad: pad_width {pad_width!r} does not fit a tensor with {ndim} "
+                         "dimensions; give an int, (before, after), or one (before, after) "
+                         "pair per axis.") from None
+    if widths.dtype.kind not in "iu" or (widths < 0).any():
+        raise ValueError(f"pad: pad_width must hold non-negative ints, got {pad_width!r}.")
+    widths = tuple((int(b), int(a)) for b, a in widths)
+    return Pad.apply(x, pad_width=widths, constant_values=constant_values)
+
+
+def tile(x: Any, reps: Any) -> Tensor:
+    """Repeat the whole tensor ``reps`` times along each axis (NumPy's ``tile``)."""
+    reps = tuple(reps) if isinstance(reps, (list, tuple)) else (reps,)
+    return Tile.apply(x, reps=reps)
+
+
+def repeat(x: Any, repeats: Any, axis: int | None = None) -> Tensor:
+    """Repeat each element ``repeats`` times (an int, or one count per element) along
+    ``axis`` (None: the flattened tensor), as NumPy's ``repeat``."""
+    return Repeat.apply(x, repeats=repeats, axis=axis)
+
+
+def split(x: Any, indices_or_sections: Any, axis: int = 0) -> list[Tensor]:
+    """Split into equal sections (an int) or at the given indices, as NumPy's ``split``.
+
+    Each part is a slice of ``x`` (one ``getitem`` node each).
+    """
+    x = x if isinstance(x, Tensor) else Tensor(x)
+    if x.ndim == 0:
+        raise ValueError("split: cannot split a 0-d tensor; reshape it to 1-d first.")
+    axis = axis % x.ndim
+    n = x.shape[axis]
+    if isinstance(indices_or_sections, (int, np.integer)):
+        sections = int(indices_or_sections)
+        if sections < 1 or n % sections:
+            raise ValueError(f"split: an axis of size {n} does not split into {sections} equal "
+                             "sections; give split indices instead (e.g. [2, 5]).")
+        bounds = list(range(0, n + 1, n // sections))
+    else:
+        bounds = [0, *[int(i) for i in indices_or_sections], n]
+    head = (slice(None),) * axis
+    return [getitem(x, head + (slice(start, max(start, stop)),))
+            for start, stop in zip(bounds[:-1], bounds[1:])]
+
+
+def tril(x: Any, k: int = 0) -> Tensor:
+    """The lower triangle (elements above diagonal ``k`` set to 0)."""
+    return Tril.apply(x, k=k, upper=False)
+
+
+def triu(x: Any, k: int = 0) -> Tensor:
+    """The upper triangle (elements below diagonal ``k`` set to 0)."""
+    return Tril.apply(x, k=k, upper=True)
 
