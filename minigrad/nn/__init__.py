@@ -5,6 +5,34 @@ layers' stateless functions (``mg.nn.functional``); ``init.py`` weight
 initialisers; ``utils.py`` gradient clipping.
 """
 
-from minigrad.nn.modules import MLP, Linear, Module, ReLU, Sequential, Sigmoid, Tanh
+from minigrad.nn.modules import (MLP, Linear, Module, ModuleDict, ModuleList, ReLU, Sequential,
+                                 Sigmoid, Tanh)
 
-__all__ = ["MLP", "Linear", "Module", "ReLU", "Sequential", "Sigmoid", "Tanh"]
+__all__ = ["MLP", "Linear", "Module", "ModuleDict", "ModuleList", "ReLU", "Sequential", "Sigmoid",
+           "Tanh"]
+
+from minigrad.nn import functional, init  # noqa: E402  (mg.nn.functional, mg.nn.init)
+from minigrad.nn.layers import (  # noqa: E402
+    GELU,
+    AvgPool2d,
+    BatchNorm1d,
+    BatchNorm2d,
+    Conv1d,
+    Conv2d,
+    Dropout,
+    Embedding,
+    Flatten,
+    LayerNorm,
+    LeakyReLU,
+    MaxPool2d,
+    MultiheadAttention,
+    SiLU,
+    Softplus,
+    TransformerBlock,
+)
+
+__all__ += [  # the layers of layers.py
+    "AvgPool2d", "BatchNorm1d", "BatchNorm2d", "Conv1d", "Conv2d", "Dropout", "Embedding",
+    "Flatten", "GELU", "LayerNorm", "LeakyReLU", "MaxPool2d", "MultiheadAttention", "SiLU",
+    "Softplus", "TransformerBlock", "functional", "init",
+]

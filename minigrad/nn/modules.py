@@ -17,21 +17,33 @@ model nested ten thousand levels deep works as well as a shallow one.
 from __future__ import annotations
 
 import math
-from collections.abc import Iterator
-from typing import Any
+from collections.abc import Callable, Iterable, Iterator
+from typing import Any, NamedTuple
 
 import numpy as np
 
-from minigrad.engine import Function, no_grad, note_inplace_change
+from minigrad.engine import Function, no_grad
 from minigrad.ops.elementwise import relu, sigmoid, tanh
 from minigrad.ops.matrix import matmul
 from minigrad.tensor import Tensor
+from minigrad.versions import mark_modified
 
-__all__ = ["MLP", "Linear", "Module", "ReLU", "Sequential", "Sigmoid", "Tanh"]
+__all__ = ["MLP", "Linear", "Module", "ModuleDict", "ModuleList", "ReLU", "Sequential", "Sigmoid",
+           "Tanh", "as_layer_input", "float_dtype"]
 
 
 def _rng(rng: Any) -> np.random.Generator:
     return rng if isinstance(rng, np.random.Generator) else np.random.default_rng(rng)
+
+
+_NOT_WALKED = frozenset({"training", "_buffer_names", "_non_persistent"})
+
+
+class IncompatibleKeys(NamedTuple):
+    """What ``load_state_dict(..., strict=False)`` returns (as PyTorch)."""
+
+    missing_keys: list[str]
+    unexpected_keys: list[str]
 
 
 class Module:
@@ -41,6 +53,20 @@ class Module:
     ``parameters()`` / ``named_parameters()`` walk the attributes in the order
     they were set (lists and tuples by index, dicts by insertion order); a
     Tensor reached twice (a shared weight) is listed once, under its first name.
+    A *buffer* (``register_buffer``) is state that is saved but not trained,
+    such as BatchNorm's running mean. Calling ``super().__init__()`` is
+    optional: every piece of bookkeeping is created on first use.
+
+    >>> import minigrad as mg
+    >>> class Scale(mg.nn.Module):
+    ...     def __init__(self):
+    ...         self.weight = mg.ones(3, requires_grad=True)
+    ...         self.register_buffer("calls", mg.zeros(()))
+    ...     def forward(self, x):
+    ...         return x * self.weight
+    >>> m = Scale()
+    >>> list(m.state_dict()), [n for n, _ in m.named_parameters()], m.num_parameters()
+    (['weight', 'calls'], ['weight'], 3)
     """
 
     training: bool = True
@@ -53,56 +79,137 @@ class Module:
 
     # -- walking the attributes (iteratively) ---------------------------------
 
-    def _walk(self) -> Iterator[tuple[str, Any]]:
-        """Yield (path, object) for every Tensor and Module below self, depth first,
-        in attribute order. Containers are entered, never yielded."""
+    def _attributes(self) -> list[tuple[str, Any]]:
+        """(name, value) of what the walk enters below this module, in order."""
+        return [(k, v) for k, v in vars(self).items() if k not in _NOT_WALKED]
+
+    def _visit(self, enter_modules: bool = True) -> Iterator[tuple[str, Any, str]]:
+        """Yield (path, object, kind) for every Tensor and Module below self, depth
+        first, in attribute order; kind is "module", "param", "buffer",
+        "buffer_np" (not persistent) or "tensor" (neither). Containers are
+        entered, never yielded."""
         seen: set[int] = set()
-        stack: list[tuple[str, Any]] = [("", self)]
+        stack: list[tuple[str, Any, str]] = [("", self, "module")]
         while stack:
-            path, obj = stack.pop()
+            path, obj, kind = stack.pop()
             if id(obj) in seen:
                 continue
             if isinstance(obj, Tensor):
                 seen.add(id(obj))
-                yield path, obj
+                if kind == "tensor" and obj.requires_grad:
+                    kind = "param"
+                yield path, obj, kind
                 continue
             if isinstance(obj, Module):
                 seen.add(id(obj))
-                yield path, obj
-                children = [(k, v) for k, v in vars(obj).items() if k != "training"]
+                yield path, obj, "module"
+                if obj is not self and not enter_modules:
+                    continue
+                buffers = obj.__dict__.get("_buffer_names", ())
+                quiet = obj.__dict__.get("_non_persistent", ())
+                children = [(k, v, "tensor" if k not in buffers else
+                             "buffer_np" if k in quiet else "buffer")
+                            for k, v in obj._attributes()]
             elif isinstance(obj, (list, tuple)):
                 seen.add(id(obj))
-                children = [(str(i), v) for i, v in enumerate(obj)]
+                children = [(str(i), v, "tensor") for i, v in enumerate(obj)]
             elif isinstance(obj, dict):
                 seen.add(id(obj))
-                children = [(str(k), v) for k, v in obj.items()]
+                children = [(str(k), v, "tensor") for k, v in obj.items()]
             else:
                 continue
             prefix = f"{path}." if path else ""
             # reversed, so that the first child is popped (visited) first
-            stack.extend((prefix + k, v) for k, v in reversed(children)
+            stack.extend((prefix + k, v, c) for k, v, c in reversed(children)
                          if isinstance(v, (Tensor, Module, list, tuple, dict)))
 
+    def _walk(self) -> Iterator[tuple[str, Any]]:
+        """(path, object) for every Tensor and Module below self (see ``_visit``)."""
+        return ((path, obj) for path, obj, _ in self._visit())
+
     def named_parameters(self) -> list[tuple[str, Tensor]]:
-        """``(name, tensor)`` for every Tensor that requires grad, in a stable order."""
-        return [(name, obj) for name, obj in self._walk()
-                if isinstance(obj, Tensor) and obj.requires_grad]
+        """``(name, tensor)`` for every Tensor that requires grad and is not a buffer."""
+        return [(name, obj) for name, obj, kind in self._visit() if kind == "param"]
 
     def parameters(self) -> list[Tensor]:
         """The Tensors that require grad (what an optimizer updates)."""
         return [p for _, p in self.named_parameters()]
 
+    def num_parameters(self) -> int:
+        """How many numbers the parameters hold (a shared weight counts once)."""
+        return sum(p.size for p in self.parameters())
+
+    def named_buffers(self) -> list[tuple[str, Tensor]]:
+        """``(name, tensor)`` for every buffer (``register_buffer``), sub-modules included."""
+        return [(name, obj) for name, obj, kind in self._visit() if kind.startswith("buffer")]
+
+    def buffers(self) -> list[Tensor]:
+        """The buffers: saved in ``state_dict``, never returned by ``parameters()``."""
+        return [b for _, b in self.named_buffers()]
+
+    def named_modules(self) -> list[tuple[str, Module]]:
+        """``(name, module)`` for this module (named ``""``) and every sub-module, depth first."""
+        return [(name, obj) for name, obj, kind in self._visit() if kind == "module"]
+
     def modules(self) -> list[Module]:
         """This module and every sub-module, depth first."""
-        return [obj for _, obj in self._walk() if isinstance(obj, Module)]
+        return [obj for _, obj in self.named_modules()]
 
-    def zero_grad(self) -> None:
-        """Set every parameter's gradient to ``None``."""
+    def named_children(self) -> list[tuple[str, Module]]:
+        """``(name, module)`` for the direct sub-modules (in lists and dicts too)."""
+        return [(name, obj) for name, obj, kind in self._visit(enter_modules=False)
+                if kind == "module" and obj is not self]
+
+    def children(self) -> list[Module]:
+        """The direct sub-modules."""
+        return [m for _, m in self.named_children()]
+
+    def register_buffer(self, name: str, tensor: Tensor | None, persistent: bool = True) -> None:
+        """Add a buffer: a Tensor attribute that is state but not a parameter (as
+        PyTorch). It is reachable as ``self.<name>``, saved in ``state_dict`` unless
+        ``persistent=False``, converted by ``to(dtype)`` when it holds floats, and
+        never trained. Assigning ``self.<name> = t`` later keeps it a buffer."""
+        where = f"{type(self).__name__}.register_buffer"
+        if not isinstance(name, str) or not name or "." in name:
+            raise KeyError(f"{where}: the name must be a non-empty str without '.', got "
+                           f"{name!r}.")
+        if name in vars(self) and name not in self.__dict__.get("_buffer_names", ()):
+            raise KeyError(f"{where}: attribute {name!r} already exists and is not a buffer; "
+                           "choose another name.")
+        if tensor is not None and not isinstance(tensor, Tensor):
+            raise TypeError(f"{where}: buffer {name!r} must be a Tensor or None, not "
+                            f"{type(tensor).__name__}; wrap it: mg.tensor(value).")
+        self.__dict__.setdefault("_buffer_names", []).append(name)
+        if not persistent:
+            self.__dict__.setdefault("_non_persistent", []).append(name)
+        setattr(self, name, tensor)
+
+    # -- whole-model operations -------------------------------------------------
+
+    def apply(self, fn: Callable[[Module], Any]) -> Module:
+        """Call ``fn(m)`` on every sub-module and then on self (children first, as
+        PyTorch; e.g. to initialise weights). Returns self."""
+        order, stack = [], [self]
+        while stack:  # a preorder that visits children last-first, reversed: a postorder
+            module = stack.pop()
+            order.append(module)
+            stack.extend(module.children())
+        for module in reversed(order):
+            fn(module)
+        return self
+
+    def zero_grad(self, set_to_none: bool = True) -> None:
+        """Set every parameter's gradient to ``None`` (or, with ``set_to_none=False``,
+        fill the existing gradients with zeros)."""
         for p in self.parameters():
-            p.grad = None
+            if set_to_none:
+                p.grad = None
+            elif p.grad is not None:
+                p.grad = Tensor._make(np.zeros_like(p.grad.data))
 
     def train(self, mode: bool = True) -> Module:
-        """Set training mode on this module and all sub-modules (returns self)."""
+        """Set training mode on this module and all sub-modules (returns self).
+        ``Dropout`` and ``BatchNorm`` read ``self.training``."""
         for m in self.modules():
             m.training = bool(mode)
         return self
@@ -111,49 +218,153 @@ class Module:
         """Set evaluation mode (``train(False)``)."""
         return self.train(False)
 
+    def to(self, dtype: Any) -> Module:
+        """Convert the parameters and floating-point buffers to ``dtype``, in place:
+        the same Tensor objects, so an optimizer built earlier still holds them.
+        Returns self. (``"cpu"`` is accepted and does nothing: NumPy is the device.)
+
+        >>> import numpy as np, minigrad as mg
+        >>> mg.nn.Linear(2, 1, rng=0).to(np.float32).weight.dtype
+        dtype('float32')
+        """
+        name = type(self).__name__
+        if isinstance(dtype, str) and dtype == "cpu":
+            return self
+        try:
+            dtype = np.dtype(dtype)
+        except TypeError:
+            raise TypeError(f"{name}.to: expected a floating dtype such as np.float32, got "
+                            f"{dtype!r}.") from None
+        if dtype.kind != "f":
+            raise TypeError(f"{name}.to: only floating dtypes (np.float32, np.float64) can hold "
+                            f"parameters, got {dtype}.")
+        changed = [t for _, t, kind in self._visit()
+                   if kind in ("param", "buffer", "buffer_np") and t.data.dtype.kind == "f"
+                   and t.data.dtype != dtype]
+        for t in changed:
+            t.data = t.data.astype(dtype)
+            if t.grad is not None:
+                t.grad = Tensor._make(t.grad.data.astype(dtype))
+        if changed:
+            mark_modified(*changed, where=f"{name}.to({dtype})")
+        return self
+
+    def double(self) -> Module:
+        """``to(np.float64)``."""
+        return self.to(np.float64)
+
+    def float(self) -> Module:
+        """``to(np.float32)``."""
+        return self.to(np.float32)
+
     # -- saving and loading ---------------------------------------------------
 
+    def _state_tensors(self) -> dict[str, Tensor]:
+        return {name: obj for name, obj, kind in self._visit() if kind in ("param", "buffer")}
+
     def state_dict(self) -> dict[str, np.ndarray]:
-        """Parameter names mapped to copies of their arrays (safe to keep or save)."""
-        return {name: p.data.copy() for name, p in self.named_parameters()}
+        """Parameter and buffer names mapped to copies of their arrays (safe to keep
+        or save with ``mg.save``)."""
+        return {name: t.data.copy() for name, t in self._state_tensors().items()}
 
-    def load_state_dict(self, state_dict: dict[str, Any]) -> None:
-        """Copy arrays into the parameters, in place.
+    def load_state_dict(self, state_dict: dict[str, Any], strict: bool = True) -> IncompatibleKeys:
+        """Copy arrays into the parameters and buffers, in place.
 
-        Every parameter must be present with its exact shape and nothing else
-        may be: otherwise ``ValueError`` naming the keys (and the shapes), and no
-        parameter is changed.
+        With ``strict=True`` every key must be present with its exact shape and
+        nothing else may be: otherwise ``ValueError`` naming the keys (and the
+        shapes), and nothing is changed. ``strict=False`` loads the keys both
+        sides have and returns the others (``missing_keys``, ``unexpected_keys``).
         """
-        params = dict(self.named_parameters())
-        missing = [k for k in params if k not in state_dict]
-        unexpected = [k for k in state_dict if k not in params]
-        if missing or unexpected:
+        targets = self._state_tensors()
+        missing = [k for k in targets if k not in state_dict]
+        unexpected = [k for k in state_dict if k not in targets]
+        if strict and (missing or unexpected):
             raise ValueError(
                 f"load_state_dict: {type(self).__name__} state does not match: missing keys "
                 f"{missing}, unexpected keys {unexpected}. Load a state_dict saved from the "
                 f"same architecture.")
         arrays = {}
-        for name, p in params.items():
+        for name, t in targets.items():
+            if name not in state_dict:
+                continue
             value = state_dict[name]
             value = value.data if isinstance(value, Tensor) else np.asarray(value)
-            if value.shape != p.shape:
+            if value.shape != t.shape:
                 raise ValueError(
                     f"load_state_dict: '{name}' has shape {value.shape} in the state_dict but "
-                    f"{p.shape} in the model. Load a state_dict saved from the same "
+                    f"{t.shape} in the model. Load a state_dict saved from the same "
                     f"architecture.")
+            if not np.can_cast(value.dtype, t.dtype, casting="same_kind"):
+                raise TypeError(f"load_state_dict: '{name}' is {value.dtype} in the state_dict "
+                                f"but {t.dtype} in the model, which cannot hold it.")
             arrays[name] = value
         with no_grad():
-            for name, p in params.items():
-                np.copyto(p.data, arrays[name], casting="same_kind")
-                p._version += 1
-            note_inplace_change()
+            for name, value in arrays.items():
+                np.copyto(targets[name].data, value, casting="same_kind")
+        if arrays:
+            mark_modified(*(targets[k] for k in arrays), where="load_state_dict")
+        return IncompatibleKeys(missing, unexpected)
+
+    # -- printing ---------------------------------------------------------------
+
+    def _repr_children(self) -> list[tuple[str, Any]]:
+        """What ``repr`` lists below this module's own line: (name, child)."""
+        return self.named_children()
 
     def __repr__(self) -> str:
-        inner = self.extra_repr()
-        return f"{type(self).__name__}({inner})"
+        """The layer tree, as PyTorch prints it (written line by line, without recursion)."""
+        lines: list[str] = []
+        stack: list[tuple[int, str, Any]] = [(0, "", self)]  # (depth, "(name): ", item)
+        while stack:
+            depth, label, item = stack.pop()
+            pad = "  " * depth
+            if not isinstance(item, Module):  # a closing parenthesis, or a plain callable
+                lines.append(pad + label + (item if label == "" else repr(item)))
+                continue
+            head, extra = type(item).__name__, item.extra_repr()
+            children = item._repr_children()
+            if not children and "\n" not in extra:
+                lines.append(f"{pad}{label}{head}({extra})")
+                continue
+            lines.append(f"{pad}{label}{head}(")
+            lines.extend(f"{pad}  {line}" for line in extra.split("\n") if extra)
+            stack.append((depth, "", ")"))
+            stack.extend((depth + 1, f"({name}): ", child) for name, child in reversed(children))
+        return "\n".join(lines)
 
     def extra_repr(self) -> str:
+        """This module's settings, shown inside its parentheses by ``repr``."""
         return ""
+
+
+def float_dtype(layer: str, dtype: Any) -> np.dtype:
+    """A layer's ``dtype=`` argument checked: ``None`` means float64."""
+    try:
+        dtype = np.dtype(np.float64 if dtype is None else dtype)
+    except TypeError:
+        dtype = None
+    if dtype is None or dtype.kind != "f":
+        raise TypeError(f"{layer}: dtype must be a floating dtype such as np.float32 or "
+                        f"np.float64, got {dtype!r}.")
+    return dtype
+
+
+def as_layer_input(layer: Module, x: Any, dtype: Any) -> Tensor:
+    """``x`` as a Tensor for ``layer``, whose parameters have ``dtype``.
+
+    Integers, lists and Python floats are converted to ``dtype``; a Tensor or
+    array of another floating dtype (float32 data into a float64 layer) is a
+    ``TypeError`` naming the layer, both dtypes and the two fixes, as PyTorch
+    refuses it: a silent float64 result would hide the mismatch.
+    """
+    data = x.data if isinstance(x, Tensor) else x
+    have = getattr(data, "dtype", None)
+    if have is not None and have != dtype and (isinstance(x, Tensor) or have.kind == "f"):
+        name = np.dtype(dtype).name
+        raise TypeError(f"{type(layer).__name__}: the input has dtype {have} but the layer's "
+                        f"parameters are {name}. Convert the input (x.astype(np.{name})) or "
+                        f"the model (model.to(np.{have}), or build it with dtype=np.{have}).")
+    return x if isinstance(x, Tensor) else Tensor(x, dtype=dtype)
 
 
 class Affine(Function):
@@ -183,7 +394,9 @@ class Linear(Module):
 
     Initialization is PyTorch's default for ``nn.Linear``: both weight and bias
     drawn from U(-k, k) with k = 1 / sqrt(in_features) (Kaiming-uniform with
-    a = sqrt(5)). ``rng`` is a ``numpy.random.Generator``, a seed or ``None``.
+    a = sqrt(5)). ``rng`` is a ``numpy.random.Generator``, a seed or ``None``;
+    ``dtype`` (default float64) is the parameters' dtype, which the input must
+    share (see :func:`as_layer_input`).
 
     >>> import minigrad as mg
     >>> layer = mg.nn.Linear(3, 2, rng=0)
@@ -192,20 +405,21 @@ class Linear(Module):
     """
 
     def __init__(self, in_features: int, out_features: int, bias: bool = True,
-                 rng: Any = None) -> None:
+                 rng: Any = None, dtype: Any = None) -> None:
         for name, value in (("in_features", in_features), ("out_features", out_features)):
             if not isinstance(value, (int, np.integer)) or value < 1:
                 raise ValueError(f"Linear: {name} must be a positive int, not {value!r}.")
         self.in_features, self.out_features = int(in_features), int(out_features)
+        dtype = float_dtype("Linear", dtype)
         gen = _rng(rng)
         k = 1.0 / math.sqrt(in_features)
-        self.weight = Tensor(gen.uniform(-k, k, (out_features, in_features)),
+        self.weight = Tensor(gen.uniform(-k, k, (out_features, in_features)), dtype=dtype,
                              requires_grad=True)
-        self.bias = (Tensor(gen.uniform(-k, k, (out_features,)), requires_grad=True)
-                     if bias else None)
+        self.bias = (Tensor(gen.uniform(-k, k, (out_features,)), dtype=dtype,
+                            requires_grad=True) if bias else None)
 
     def forward(self, x: Any) -> Tensor:
-        x = x if isinstance(x, Tensor) else Tensor(x, dtype=self.weight.dtype)
+        x = as_layer_input(self, x, self.weight.dtype)
         if x.shape[-1:] != (self.in_features,):
             raise ValueError(f"Linear: input has shape {x.shape} but the layer expects "
                              f"(..., {self.in_features}) features. Reshape the input or "
@@ -268,9 +482,8 @@ class Sequential(Module):
     def __iter__(self) -> Iterator[Any]:
         return iter(self.layers)
 
-    def __repr__(self) -> str:
-        body = "".join(f"\n  ({i}): {layer!r}" for i, layer in enumerate(self.layers))
-        return f"{type(self).__name__}({body}\n)"
+    def _repr_children(self) -> list[tuple[str, Any]]:
+        return [(str(i), layer) for i, layer in enumerate(self.layers)]
 
 
 _ACTIVATIONS = {"relu": ReLU, "tanh": Tanh, "sigmoid": Sigmoid}
@@ -280,9 +493,11 @@ class MLP(Sequential):
     """A multilayer perceptron: ``Linear`` layers of the given ``sizes`` with
     ``activation`` ("relu", "tanh" or "sigmoid") between them -- none after the
     last layer, which returns raw scores (logits). ``MLP([2, 16, 16, 2])`` has
-    three Linear layers, at ``layers.0``, ``layers.2`` and ``layers.4``."""
+    three Linear layers, at ``layers.0``, ``layers.2`` and ``layers.4``; ``dtype``
+    is theirs (default float64)."""
 
-    def __init__(self, sizes: list[int], activation: str = "relu", rng: Any = None) -> None:
+    def __init__(self, sizes: list[int], activation: str = "relu", rng: Any = None,
+                 dtype: Any = None) -> None:
         sizes = list(sizes)
         if len(sizes) < 2:
             raise ValueError(f"MLP: sizes needs at least an input and an output size, got "
@@ -293,9 +508,132 @@ class MLP(Sequential):
         gen = _rng(rng)
         layers: list[Module] = []
         for i, (n_in, n_out) in enumerate(zip(sizes[:-1], sizes[1:], strict=True)):
-            layers.append(Linear(n_in, n_out, rng=gen))
+            layers.append(Linear(n_in, n_out, rng=gen, dtype=dtype))
             if i < len(sizes) - 2:
                 layers.append(_ACTIVATIONS[activation]())
         super().__init__(*layers)
         self.sizes = sizes
         self.activation = activation
+
+
+class ModuleList(Module):
+    """A list of modules whose parameters are named ``<i>.<name>`` (as PyTorch).
+    It has no ``forward``: iterate over it in yours.
+
+    >>> import minigrad as mg
+    >>> blocks = mg.nn.ModuleList([mg.nn.Linear(2, 2, rng=i) for i in range(2)])
+    >>> [n for n, _ in blocks.named_parameters()]
+    ['0.weight', '0.bias', '1.weight', '1.bias']
+    """
+
+    def __init__(self, modules: Iterable[Module] | None = None) -> None:
+        self._items: list[Module] = []
+        self.extend(modules or [])
+
+    def _attributes(self) -> list[tuple[str, Any]]:
+        return [(str(i), m) for i, m in enumerate(self._items)]
+
+    def _check(self, module: Any, where: str) -> Module:
+        if not isinstance(module, Module):
+            raise TypeError(f"ModuleList: {where} is a {type(module).__name__}, not a Module; "
+                            "wrap functions in a Module or keep them in a plain list.")
+        return module
+
+    def append(self, module: Module) -> ModuleList:
+        self._items.append(self._check(module, f"item {len(self._items)}"))
+        return self
+
+    def extend(self, modules: Iterable[Module]) -> ModuleList:
+        for module in modules:
+            self.append(module)
+        return self
+
+    def insert(self, index: int, module: Module) -> None:
+        self._items.insert(index, self._check(module, f"item {index}"))
+
+    def __getitem__(self, index: int | slice) -> Any:
+        if isinstance(index, slice):
+            return ModuleList(self._items[index])
+        return self._items[index]
+
+    def __setitem__(self, index: int, module: Module) -> None:
+        self._items[index] = self._check(module, f"item {index}")
+
+    def __delitem__(self, index: int | slice) -> None:
+        del self._items[index]
+
+    def __len__(self) -> int:
+        return len(self._items)
+
+    def __iter__(self) -> Iterator[Module]:
+        return iter(self._items)
+
+    def __iadd__(self, modules: Iterable[Module]) -> ModuleList:
+        return self.extend(modules)
+
+    def _repr_children(self) -> list[tuple[str, Any]]:
+        return self._attributes()
+
+
+class ModuleDict(Module):
+    """A dict of modules (insertion order) whose parameters are named
+    ``<key>.<name>`` (as PyTorch). Keys are strings.
+
+    >>> import minigrad as mg
+    >>> heads = mg.nn.ModuleDict({"a": mg.nn.Linear(2, 1, rng=0)})
+    >>> [n for n, _ in heads.named_parameters()], "a" in heads
+    (['a.weight', 'a.bias'], True)
+    """
+
+    def __init__(self, modules: Any = None) -> None:
+        self._items: dict[str, Module] = {}
+        self.update(modules or {})
+
+    def _attributes(self) -> list[tuple[str, Any]]:
+        return list(self._items.items())
+
+    def __setitem__(self, key: str, module: Module) -> None:
+        if not isinstance(key, str) or not key or "." in key:
+            raise KeyError(f"ModuleDict: keys must be non-empty strings without '.', got "
+                           f"{key!r}.")
+        if not isinstance(module, Module):
+            raise TypeError(f"ModuleDict: {key!r} is a {type(module).__name__}, not a Module.")
+        self._items[key] = module
+
+    def __getitem__(self, key: str) -> Module:
+        return self._items[key]
+
+    def __delitem__(self, key: str) -> None:
+        del self._items[key]
+
+    def __contains__(self, key: object) -> bool:
+        return key in self._items
+
+    def __len__(self) -> int:
+        return len(self._items)
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._items)
+
+    def keys(self) -> Any:
+        return self._items.keys()
+
+    def values(self) -> Any:
+        return self._items.values()
+
+    def items(self) -> Any:
+        return self._items.items()
+
+    def update(self, modules: Any) -> None:
+        pairs = modules.items() if hasattr(modules, "items") else modules
+        for key, module in pairs:
+            self[key] = module
+
+    def pop(self, key: str) -> Module:
+        return self._items.pop(key)
+
+    def clear(self) -> None:
+        self._items.clear()
+
+    def _repr_children(self) -> list[tuple[str, Any]]:
+        return self._attributes()
