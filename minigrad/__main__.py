@@ -34,6 +34,7 @@ FUNCTIONS = {name: getattr(mg, name) for name in (
 BINARY = {ast.Add: operator.add, ast.Sub: operator.sub, ast.Mult: operator.mul,
           ast.Div: operator.truediv, ast.Pow: operator.pow, ast.MatMult: operator.matmul}
 UNARY = {ast.USub: operator.neg, ast.UAdd: operator.pos}
+NAME_LENGTH = 24  # a sub-expression is named by its source text up to this many characters
 
 
 # ---------------------------------------------------------------------------
@@ -61,7 +62,7 @@ def parse_assignments(items: Sequence[str]) -> dict[str, np.ndarray]:
 
 def evaluate(expr: str, values: dict[str, Any]) -> mg.Tensor:
     """Build ``expr`` as a minigrad graph; each named value becomes a leaf that
-    requires grad and each sub-expression a Tensor named by its source text.
+    requires grad and each short sub-expression a Tensor named by its source text.
 
     >>> evaluate("tanh(x*w + b)", {"x": 2.0, "w": -3.0, "b": 6.88}).name
     'tanh(x * w + b)'
@@ -94,8 +95,9 @@ def evaluate(expr: str, values: dict[str, Any]) -> mg.Tensor:
             out = UNARY[type(node.op)](results[id(node.operand)])
         else:  # a Call, checked by _children
             out = FUNCTIONS[node.func.id](*[results[id(a)] for a in node.args])
-        if isinstance(out, mg.Tensor) and out.name is None:
-            out.name = ast.unparse(node)
+        text = ast.unparse(node)
+        if isinstance(out, mg.Tensor) and out.name is None and len(text) <= NAME_LENGTH:
+            out.name = text  # longer ones keep numbered names (add_7): short, and unambiguous
         results[id(node)] = out
     root = results[id(tree.body)]
     if not isinstance(root, mg.Tensor) or not root.requires_grad:

@@ -182,6 +182,11 @@ def _value(t: Tensor) -> str:
     return f"min {d.min():.4g} | mean {d.mean():.4g} | max {d.max():.4g}"
 
 
+def _clip(text: str, width: int = 40) -> str:
+    """A long name shortened in the middle, so one label cannot widen the picture."""
+    return text if len(text) <= width else f"{text[: width // 2 - 2]} ... {text[3 - width // 2:]}"
+
+
 def _grad_text(t: Tensor) -> str:
     if t.grad is not None:
         return f"grad {_value(t.grad)}"
@@ -287,6 +292,7 @@ def _build(root: Tensor, show_data: bool = True, show_grad: bool = True, rankdir
     named = _param_names(params, module, names)
     param_ids = {id(t) for t in named.values()}
     labels = {**named, **variable_names(names)}
+    given = {id(t) for t in labels.values()}
     nodes, total = _collect(root, max_nodes)
     if total <= max_nodes:
         text_names = node_names(root, labels)
@@ -305,8 +311,9 @@ def _build(root: Tensor, show_data: bool = True, show_grad: bool = True, rankdir
     roles, rows, sizes = {}, {}, {}
     for t in nodes:
         role = roles[id(t)] = _role(t, root, param_ids)
-        name = text_names[id(t)] if role != "const" or t.name else ""  # a constant shows data
-        lines = [(name, "b")] if name else []
+        shown = role != "const" or t.name or id(t) in given  # else a constant shows its data
+        name = text_names[id(t)] if shown else ""
+        lines = [(_clip(name), "b")] if name else []
         lines.append((("scalar" if t.ndim == 0 else str(t.shape)) + f" {t.dtype}", "small"))
         if show_data:
             lines += [(line, "") for line in f"data {_value(t)}".split("\n")]
@@ -341,7 +348,7 @@ def _build(root: Tensor, show_data: bool = True, show_grad: bool = True, rankdir
         role, tid = roles[id(t)], ids[id(t)]
         label = "<" + "<BR/>".join(styles[s].format(_esc(text)) for text, s in rows[id(t)]) + ">"
         attrs = {"label": label, "shape": "box", "style": "rounded,filled",
-                 "fillcolor": _KINDS[role][0]}
+                 "fillcolor": _KINDS[role][0], "group": "g"}  # one group: straight chains
         if role == "const":
             attrs.update(style="rounded,filled,dashed", fontcolor="#555555")
         if role == "param":
@@ -356,7 +363,7 @@ def _build(root: Tensor, show_data: bool = True, show_grad: bool = True, rankdir
         if t._ctx is None:
             continue
         op_attrs = {"label": t.op, "shape": "ellipse", "style": "filled",
-                    "fillcolor": _OP_FILL, "fontsize": "10", "height": "0.3"}
+                    "fillcolor": _OP_FILL, "fontsize": "10", "height": "0.3", "group": "g"}
         if highlight is not None and t is highlight:
             op_attrs.update(color="#d62728", penwidth="2.5")
         op_id, inputs = f"op{tid[1:]}", list(t.parents)
@@ -393,7 +400,7 @@ def _build(root: Tensor, show_data: bool = True, show_grad: bool = True, rankdir
                 g.edge(f"{target}_rest", target, style="dashed")
             elif len(consumers[id(p)]) > FAN_OUT and consumers[id(p)][0] is not t:
                 repeats += 1  # a copy beside this consumer: no long edge for Graphviz to route
-                g.node(f"r{repeats}", text_names[id(p)] or "(repeated)", shape="box",
+                g.node(f"r{repeats}", _clip(text_names[id(p)]) or "(repeated)", shape="box",
                        style="rounded,filled,dashed", fillcolor=_KINDS[roles[id(p)]][0],
                        fontsize="10", height="0.25")
                 g.edge(f"r{repeats}", target, **extra)
@@ -407,7 +414,7 @@ def _build(root: Tensor, show_data: bool = True, show_grad: bool = True, rankdir
     if legend:
         g.attr(label=_legend({roles[id(t)] for t in nodes},
                              any(t._ctx is not None for t in nodes), show_grad, repeats > 0),
-               labelloc="b", labeljust="c")
+               labelloc="b", labeljust="c", fontsize="12")
     return g
 
 
@@ -688,6 +695,10 @@ title="zoom in">+</button>
       var r = node.getBoundingClientRect(), v = view.getBoundingClientRect();
       view.scrollLeft += (r.left + r.width / 2) - (v.left + v.width / 2);
       view.scrollTop += (r.top + r.height / 2) - (v.top + v.height / 2);
+      r = node.getBoundingClientRect();
+      var inside = r.left >= v.left - 1 && r.right <= v.right + 1 && r.top >= v.top - 1 &&
+                   r.bottom <= v.bottom + 1;
+      document.body.setAttribute('data-node-visible', inside ? 'yes' : 'no');
     }}
     document.getElementById('counter').textContent = 'step ' + (k + 1) + ' of ' + graphs.length;
     document.body.setAttribute('data-step', String(k + 1));

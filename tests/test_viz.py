@@ -267,6 +267,13 @@ def test_frames_highlight_each_step_and_fill_gradients_in():
     # after the first multiply sends its share, h has 1 of its 2 parts
     assert any("grad so far 0.3 (1 of 2 parts)" in g.source or
                "grad so far 0.2 (1 of 2 parts)" in g.source for _, g in frames)
+    # "(arrived)" marks only the gradients sent in that very step, never a waiting leaf
+    for s, graph in frames:
+        marked = set(re.findall(r"<B>(\w+)</B>[^\n]*\(arrived\)", graph.source))
+        assert marked <= {c.name for c in s.contributions}
+    x_label = [re.search(r"<B>x</B>[^\n]*", g.source).group() for _, g in frames]
+    assert [("(arrived)" in lab, "not computed yet" in lab) for lab in x_label] == [
+        (False, True), (False, True), (False, True), (True, False), (False, False)]
 
 
 def test_write_stepthrough_is_self_contained(tmp_path):
