@@ -300,10 +300,10 @@ class Tensor:
         return arithmetic.abs(self)
 
     def exp(self) -> Tensor:
-        return elementwise.Exp.apply(self)
+        return elementwise.exp(self)
 
     def log(self) -> Tensor:
-        return elementwise.Log.apply(self)
+        return elementwise.log(self)
 
     def sqrt(self) -> Tensor:
         return elementwise.sqrt(self)
@@ -315,52 +315,62 @@ class Tensor:
         return elementwise.cos(self)
 
     def tanh(self) -> Tensor:
-        return elementwise.Tanh.apply(self)
+        return elementwise.tanh(self)
 
     def sigmoid(self) -> Tensor:
-        return elementwise.Sigmoid.apply(self)
+        return elementwise.sigmoid(self)
 
     def relu(self) -> Tensor:
-        return elementwise.Relu.apply(self)
+        return elementwise.relu(self)
 
     def clip(self, lo: Any = None, hi: Any = None) -> Tensor:
         return elementwise.clip(self, lo, hi)
 
-    def sum(self, axis: Any = None, keepdims: bool = False) -> Tensor:
-        return reductions.Sum.apply(self, axis=axis, keepdims=keepdims)
+    def sum(self, axis: Any = None, keepdims: bool = False, *, dim: Any = None,
+               keepdim: bool | None = None) -> Tensor:
+        return reductions.sum(self, axis, keepdims, dim=dim, keepdim=keepdim)
 
-    def mean(self, axis: Any = None, keepdims: bool = False) -> Tensor:
-        return reductions.Mean.apply(self, axis=axis, keepdims=keepdims)
+    def mean(self, axis: Any = None, keepdims: bool = False, *, dim: Any = None,
+                keepdim: bool | None = None) -> Tensor:
+        return reductions.mean(self, axis, keepdims, dim=dim, keepdim=keepdim)
 
-    def var(self, axis: Any = None, ddof: int = 0, keepdims: bool = False) -> Tensor:
-        return reductions.var(self, axis=axis, ddof=ddof, keepdims=keepdims)
+    def var(self, axis: Any = None, ddof: int = 0, keepdims: bool = False, *,
+            dim: Any = None, keepdim: bool | None = None) -> Tensor:
+        return reductions.var(self, axis, ddof, keepdims, dim=dim, keepdim=keepdim)
 
-    def std(self, axis: Any = None, ddof: int = 0, keepdims: bool = False) -> Tensor:
-        return reductions.std(self, axis=axis, ddof=ddof, keepdims=keepdims)
+    def std(self, axis: Any = None, ddof: int = 0, keepdims: bool = False, *,
+            dim: Any = None, keepdim: bool | None = None) -> Tensor:
+        return reductions.std(self, axis, ddof, keepdims, dim=dim, keepdim=keepdim)
 
-    def max(self, axis: Any = None, keepdims: bool = False) -> Tensor:
-        return reductions.max(self, axis=axis, keepdims=keepdims)
+    def max(self, axis: Any = None, keepdims: bool = False, *, dim: Any = None,
+               keepdim: bool | None = None) -> Tensor:
+        return reductions.max(self, axis, keepdims, dim=dim, keepdim=keepdim)
 
-    def min(self, axis: Any = None, keepdims: bool = False) -> Tensor:
-        return reductions.min(self, axis=axis, keepdims=keepdims)
+    def min(self, axis: Any = None, keepdims: bool = False, *, dim: Any = None,
+               keepdim: bool | None = None) -> Tensor:
+        return reductions.min(self, axis, keepdims, dim=dim, keepdim=keepdim)
 
-    def prod(self, axis: Any = None, keepdims: bool = False) -> Tensor:
-        return reductions.prod(self, axis=axis, keepdims=keepdims)
+    def prod(self, axis: Any = None, keepdims: bool = False, *, dim: Any = None,
+                keepdim: bool | None = None) -> Tensor:
+        return reductions.prod(self, axis, keepdims, dim=dim, keepdim=keepdim)
 
-    def logsumexp(self, axis: Any = None, keepdims: bool = False) -> Tensor:
-        return reductions.logsumexp(self, axis=axis, keepdims=keepdims)
+    def logsumexp(self, axis: Any = None, keepdims: bool = False, *, dim: Any = None,
+                     keepdim: bool | None = None) -> Tensor:
+        return reductions.logsumexp(self, axis, keepdims, dim=dim, keepdim=keepdim)
 
-    def argmax(self, axis: Any = None) -> Any:
-        return reductions.argmax(self, axis=axis)
+    def argmax(self, axis: Any = None, *, dim: Any = None) -> Any:
+        return reductions.argmax(self, axis, dim=dim)
 
-    def argmin(self, axis: Any = None) -> Any:
-        return reductions.argmin(self, axis=axis)
+    def argmin(self, axis: Any = None, *, dim: Any = None) -> Any:
+        return reductions.argmin(self, axis, dim=dim)
 
-    def all(self, axis: Any = None) -> Tensor:
+    def all(self, axis: Any = None, *, dim: Any = None) -> Tensor:
+        axis, _ = shape_ops.dim_alias("all", axis, dim)
         result = self.data.all(axis=axis)  # a NumPy scalar, or a lazy Dask array
         return Tensor._make(np.asarray(result) if isinstance(result, np.generic) else result)
 
-    def any(self, axis: Any = None) -> Tensor:
+    def any(self, axis: Any = None, *, dim: Any = None) -> Tensor:
+        axis, _ = shape_ops.dim_alias("any", axis, dim)
         result = self.data.any(axis=axis)
         return Tensor._make(np.asarray(result) if isinstance(result, np.generic) else result)
 
@@ -373,14 +383,14 @@ class Tensor:
     def swapaxes(self, axis1: int, axis2: int) -> Tensor:
         return shape_ops.swapaxes(self, axis1, axis2)
 
-    def squeeze(self, axis: Any = None) -> Tensor:
-        return shape_ops.squeeze(self, axis)
+    def squeeze(self, axis: Any = None, *, dim: Any = None) -> Tensor:
+        return shape_ops.squeeze(self, axis, dim=dim)
 
     def flatten(self) -> Tensor:
         return shape_ops.flatten(self)
 
-    def cumsum(self, axis: Any = None) -> Tensor:
-        return reductions.cumsum(self, axis)
+    def cumsum(self, axis: Any = None, *, dim: Any = None) -> Tensor:
+        return reductions.cumsum(self, axis, dim=dim)
 
     def repeat(self, repeats: Any, axis: Any = None) -> Tensor:
         return shape_ops.repeat(self, repeats, axis)

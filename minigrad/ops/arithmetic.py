@@ -24,6 +24,11 @@ class Add(Function):
         return grad, grad  # the engine sums away broadcast axes
 
 
+def add(x: Any, y: Any) -> Tensor:
+    """x + y, with NumPy broadcasting."""
+    return Add.apply(x, y)
+
+
 class Subtract(Function):
     """out = x - y;   d out/dx = 1,   d out/dy = -1"""
 
@@ -34,6 +39,11 @@ class Subtract(Function):
 
     def backward(self, grad, out, x, y):
         return grad, -grad if self.needs_input_grad[1] else None  # pred - constant target
+
+
+def subtract(x: Any, y: Any) -> Tensor:
+    """x - y, with NumPy broadcasting."""
+    return Subtract.apply(x, y)
 
 
 class Multiply(Function):
@@ -49,6 +59,11 @@ class Multiply(Function):
         return grad * y if need_x else None, grad * x if need_y else None
 
 
+def multiply(x: Any, y: Any) -> Tensor:
+    """x * y elementwise, with NumPy broadcasting."""
+    return Multiply.apply(x, y)
+
+
 class Divide(Function):
     """out = x / y;   d out/dx = 1 / y,   d out/dy = -x / y^2 = -out / y"""
 
@@ -58,6 +73,11 @@ class Divide(Function):
     def backward(self, grad, out, x, y):
         grad_x = grad / y
         return grad_x, -grad_x * out if self.needs_input_grad[1] else None
+
+
+def divide(x: Any, y: Any) -> Tensor:
+    """x / y elementwise, with NumPy broadcasting."""
+    return Divide.apply(x, y)
 
 
 class Negative(Function):
@@ -70,6 +90,11 @@ class Negative(Function):
 
     def backward(self, grad, out, x):
         return -grad
+
+
+def negative(x: Any) -> Tensor:
+    """-x."""
+    return Negative.apply(x)
 
 
 class Power(Function):
@@ -97,6 +122,11 @@ class Power(Function):
         return grad_x, grad_y
 
 
+def power(x: Any, y: Any) -> Tensor:
+    """x ** y elementwise, differentiable in both x and y."""
+    return Power.apply(x, y)
+
+
 class Abs(Function):
     """out = |x|;   d out/dx = sign(x)   (0 at x = 0, as PyTorch)"""
 
@@ -109,6 +139,11 @@ class Abs(Function):
         return grad * sign(x)
 
 
+def abs(x: Any) -> Tensor:
+    """|x| elementwise; the gradient at 0 is 0."""
+    return Abs.apply(x)
+
+
 class Sign(Function):
     """out = sign(x) (-1, 0 or 1);   d out/dx = 0 (it is piecewise constant)"""
 
@@ -119,6 +154,11 @@ class Sign(Function):
 
     def backward(self, grad, out, x):
         return None
+
+
+def sign(x: Any) -> Tensor:
+    """-1, 0 or 1 elementwise, as x's sign (NaN stays NaN); its gradient is 0."""
+    return Sign.apply(x)
 
 
 class Compare(Function):
@@ -134,49 +174,6 @@ class Compare(Function):
     def forward(self, x, y, ufunc):
         self.name = ufunc.__name__  # t.op and errors say "less", "equal", ...
         return ufunc(x, y)
-
-
-def add(x: Any, y: Any) -> Tensor:
-    """x + y, with NumPy broadcasting."""
-    return Add.apply(x, y)
-
-
-def subtract(x: Any, y: Any) -> Tensor:
-    """x - y, with NumPy broadcasting."""
-    return Subtract.apply(x, y)
-
-
-def multiply(x: Any, y: Any) -> Tensor:
-    """x * y elementwise, with NumPy broadcasting."""
-    return Multiply.apply(x, y)
-
-
-def divide(x: Any, y: Any) -> Tensor:
-    """x / y elementwise, with NumPy broadcasting."""
-    return Divide.apply(x, y)
-
-
-def negative(x: Any) -> Tensor:
-    """-x."""
-    return Negative.apply(x)
-
-
-def power(x: Any, y: Any) -> Tensor:
-    """x ** y elementwise, differentiable in both x and y."""
-    return Power.apply(x, y)
-
-
-def abs(x: Any) -> Tensor:
-    """|x| elementwise; the gradient at 0 is 0."""
-    return Abs.apply(x)
-
-
-def sign(x: Any) -> Tensor:
-    """-1, 0 or 1 elementwise, as x's sign (NaN stays NaN); its gradient is 0."""
-    return Sign.apply(x)
-
-
-# -- comparisons: bool Tensors outside the graph ------------------------------
 
 
 def less(x: Any, y: Any) -> Tensor:

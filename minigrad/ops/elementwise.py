@@ -22,6 +22,11 @@ class Exp(Function):
         return grad * out
 
 
+def exp(x: Any) -> Tensor:
+    """e ** x elementwise."""
+    return Exp.apply(x)
+
+
 class Log(Function):
     """out = log(x);   d out/dx = 1 / x"""
 
@@ -32,6 +37,11 @@ class Log(Function):
 
     def backward(self, grad, out, x):
         return grad / x
+
+
+def log(x: Any) -> Tensor:
+    """Natural logarithm elementwise."""
+    return Log.apply(x)
 
 
 class Sqrt(Function):
@@ -46,6 +56,11 @@ class Sqrt(Function):
         return grad / (2 * out)
 
 
+def sqrt(x: Any) -> Tensor:
+    """Square root elementwise (its gradient is inf at 0, as PyTorch)."""
+    return Sqrt.apply(x)
+
+
 class Sin(Function):
     """out = sin(x);   d out/dx = cos(x)"""
 
@@ -56,6 +71,10 @@ class Sin(Function):
 
     def backward(self, grad, out, x):
         return grad * cos(x)
+
+
+def sin(x: Any) -> Tensor:
+    return Sin.apply(x)
 
 
 class Cos(Function):
@@ -70,6 +89,10 @@ class Cos(Function):
         return -grad * sin(x)
 
 
+def cos(x: Any) -> Tensor:
+    return Cos.apply(x)
+
+
 class Tanh(Function):
     """out = tanh(x);   d out/dx = 1 - tanh(x)^2 = 1 - out^2"""
 
@@ -80,6 +103,10 @@ class Tanh(Function):
 
     def backward(self, grad, out, x):
         return grad * (1 - out * out)
+
+
+def tanh(x: Any) -> Tensor:
+    return Tanh.apply(x)
 
 
 class Sigmoid(Function):
@@ -97,6 +124,11 @@ class Sigmoid(Function):
             return grad * out * (1 - out)
 
 
+def sigmoid(x: Any) -> Tensor:
+    """1 / (1 + exp(-x)), computed without overflow for any x."""
+    return Sigmoid.apply(x)
+
+
 class Relu(Function):
     """out = max(x, 0);   d out/dx = 1 where x > 0, else 0   (relu'(0) = 0, as PyTorch)"""
 
@@ -107,6 +139,11 @@ class Relu(Function):
 
     def backward(self, grad, out, x):
         return grad * (out > 0)  # out > 0 exactly where x > 0
+
+
+def relu(x: Any) -> Tensor:
+    """max(x, 0); the gradient at 0 is 0."""
+    return Relu.apply(x)
 
 
 class Maximum(Function):
@@ -131,6 +168,11 @@ class Maximum(Function):
         return a > b
 
 
+def maximum(x: Any, y: Any) -> Tensor:
+    """Elementwise maximum; at ties each input receives half the gradient."""
+    return Maximum.apply(x, y)
+
+
 class Minimum(Maximum):
     """out = min(x, y);   d out/dx = 1 where x < y, 0 where x > y, 1/2 at ties"""
 
@@ -139,6 +181,11 @@ class Minimum(Maximum):
     @staticmethod
     def wins(a, b):
         return a < b
+
+
+def minimum(x: Any, y: Any) -> Tensor:
+    """Elementwise minimum; at ties each input receives half the gradient."""
+    return Minimum.apply(x, y)
 
 
 class Where(Function):
@@ -160,6 +207,15 @@ class Where(Function):
         return where(cond, grad, 0), where(cond, 0, grad), None
 
 
+def where(cond: Any, a: Any, b: Any) -> Tensor:
+    """``a`` where ``cond`` is true, else ``b`` (broadcast); ``cond`` is not differentiated."""
+    if not (isinstance(cond, Tensor) and cond.dtype == bool):
+        cond = cond.data if isinstance(cond, Tensor) else cond
+        cond = cond.astype(bool, copy=False) if hasattr(cond, "astype") else np.asarray(cond, bool)
+        cond = Tensor._make(cond)
+    return Where.apply(a, b, cond)
+
+
 class Clip(Function):
     """out = min(max(x, lo), hi);   d out/dx = 1 where lo <= x <= hi, else 0
 
@@ -179,74 +235,6 @@ class Clip(Function):
         grad_lo = where(x < lo, where(lo < hi, grad, 0), 0) if need_lo else None
         grad_hi = where(x > hi, grad, where(hi < lo, grad, 0)) if need_hi else None
         return grad_x, grad_lo, grad_hi
-
-
-class Astype(Function):
-    """out = x converted to another float dtype;   d out/dx = 1 (converted back)"""
-
-    saves = ()
-
-    def forward(self, x, dtype):
-        return x.astype(dtype)
-
-    def backward(self, grad, out, x):
-        return grad.astype(x.dtype)
-
-
-def exp(x: Any) -> Tensor:
-    """e ** x elementwise."""
-    return Exp.apply(x)
-
-
-def log(x: Any) -> Tensor:
-    """Natural logarithm elementwise."""
-    return Log.apply(x)
-
-
-def sqrt(x: Any) -> Tensor:
-    """Square root elementwise (its gradient is inf at 0, as PyTorch)."""
-    return Sqrt.apply(x)
-
-
-def sin(x: Any) -> Tensor:
-    return Sin.apply(x)
-
-
-def cos(x: Any) -> Tensor:
-    return Cos.apply(x)
-
-
-def tanh(x: Any) -> Tensor:
-    return Tanh.apply(x)
-
-
-def sigmoid(x: Any) -> Tensor:
-    """1 / (1 + exp(-x)), computed without overflow for any x."""
-    return Sigmoid.apply(x)
-
-
-def relu(x: Any) -> Tensor:
-    """max(x, 0); the gradient at 0 is 0."""
-    return Relu.apply(x)
-
-
-def maximum(x: Any, y: Any) -> Tensor:
-    """Elementwise maximum; at ties each input receives half the gradient."""
-    return Maximum.apply(x, y)
-
-
-def minimum(x: Any, y: Any) -> Tensor:
-    """Elementwise minimum; at ties each input receives half the gradient."""
-    return Minimum.apply(x, y)
-
-
-def where(cond: Any, a: Any, b: Any) -> Tensor:
-    """``a`` where ``cond`` is true, else ``b`` (broadcast); ``cond`` is not differentiated."""
-    if not (isinstance(cond, Tensor) and cond.dtype == bool):
-        cond = cond.data if isinstance(cond, Tensor) else cond
-        cond = cond.astype(bool, copy=False) if hasattr(cond, "astype") else np.asarray(cond, bool)
-        cond = Tensor._make(cond)
-    return Where.apply(a, b, cond)
 
 
 def clip(a: Any, lo: Any = None, hi: Any = None) -> Tensor:
@@ -275,6 +263,18 @@ def _bound(a: Tensor, bound: Any, side: int) -> Any:
     return Tensor(info.max if side > 0 else info.min, dtype=a.dtype) if info else side > 0
 
 
+class Astype(Function):
+    """out = x converted to another float dtype;   d out/dx = 1 (converted back)"""
+
+    saves = ()
+
+    def forward(self, x, dtype):
+        return x.astype(dtype)
+
+    def backward(self, grad, out, x):
+        return grad.astype(x.dtype)
+
+
 def astype(x: Any, dtype: Any) -> Tensor:
     """Convert to ``dtype``; differentiable between float dtypes."""
     return Astype.apply(x, dtype=np.dtype(dtype))
@@ -292,6 +292,11 @@ class Log1p(Function):
         return grad / (1 + x)
 
 
+def log1p(x: Any) -> Tensor:
+    """log(1 + x) elementwise, accurate when x is tiny."""
+    return Log1p.apply(x)
+
+
 class Expm1(Function):
     """out = exp(x) - 1;   d out/dx = exp(x) = out + 1"""
 
@@ -302,6 +307,11 @@ class Expm1(Function):
 
     def backward(self, grad, out, x):
         return grad * (out + 1)
+
+
+def expm1(x: Any) -> Tensor:
+    """exp(x) - 1 elementwise, accurate when x is tiny."""
+    return Expm1.apply(x)
 
 
 class Erf(Function):
@@ -345,16 +355,6 @@ def _erf(x: np.ndarray) -> np.ndarray:
     return (np.sign(x) * out).astype(np.result_type(x, np.float16), copy=False)
 
 
-def log1p(x: Any) -> Tensor:
-    """log(1 + x) elementwise, accurate when x is tiny."""
-    return Log1p.apply(x)
-
-
-def expm1(x: Any) -> Tensor:
-    """exp(x) - 1 elementwise, accurate when x is tiny."""
-    return Expm1.apply(x)
-
-
 def erf(x: Any) -> Tensor:
     """The error function, within 2e-15 of ``math.erf`` (no SciPy needed).
 
@@ -363,4 +363,3 @@ def erf(x: Any) -> Tensor:
     0.84270079295
     """
     return Erf.apply(x)
-

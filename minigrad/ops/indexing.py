@@ -30,6 +30,11 @@ class GetItem(Function):
         return ScatterAdd.apply(grad, shape=x.shape, index=self.index)
 
 
+def getitem(x: Any, index: Any) -> Tensor:
+    """``x[index]``; the gradient scatter-adds, so repeated indices accumulate."""
+    return GetItem.apply(x, index=_plain_index(index))
+
+
 class ScatterAdd(Function):
     """out = zeros(shape) with g added at idx;   d out/dg = out[idx] (a gather)
 
@@ -83,11 +88,6 @@ def _is_advanced(index: tuple) -> bool:
     """True when an entry is an array (NumPy's advanced indexing, which may repeat an
     element); ints, slices, None and ... (basic indexing) never do."""
     return any(hasattr(p, "dtype") and not isinstance(p, np.generic) for p in index)
-
-
-def getitem(x: Any, index: Any) -> Tensor:
-    """``x[index]``; the gradient scatter-adds, so repeated indices accumulate."""
-    return GetItem.apply(x, index=_plain_index(index))
 
 
 class TakeAlongAxis(Function):

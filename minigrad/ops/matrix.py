@@ -44,6 +44,27 @@ class Matmul(Function):
                 matmul(swapaxes(a, -1, -2), grad) if need_b else None)
 
 
+def matmul(a: Any, b: Any) -> Tensor:
+    """Matrix product ``a @ b`` with NumPy's rules (vectors, stacks of matrices)."""
+    return Matmul.apply(a, b)
+
+
+def dot(a: Any, b: Any) -> Tensor:
+    """NumPy's ``dot`` for scalars, vectors and matrices (use ``matmul`` for stacks)."""
+    try:
+        a_ndim, b_ndim = np.ndim(_data(a)), np.ndim(_data(b))
+    except ValueError as exc:  # a ragged list
+        raise ValueError(f"dot: an input could not become a tensor ({exc})") from None
+    if a_ndim == 0 or b_ndim == 0:
+        from minigrad.ops.arithmetic import multiply
+
+        return multiply(a, b)
+    if a_ndim > 2 or b_ndim > 2:
+        raise ValueError(f"dot: operands of {a_ndim} and {b_ndim} dimensions; minigrad's dot "
+                         "takes vectors and matrices. Use matmul for stacks of matrices.")
+    return Matmul.apply(a, b)
+
+
 def _check_matmul(shape_a: tuple[int, ...], shape_b: tuple[int, ...]) -> None:
     if not shape_a or not shape_b:
         raise ValueError(f"matmul: operands must have at least 1 dimension, got shapes "
@@ -79,6 +100,11 @@ class Outer(Function):
         return grad_a, grad_b
 
 
+def outer(a: Any, b: Any) -> Tensor:
+    """Outer product of two vectors (inputs are flattened, as NumPy)."""
+    return Outer.apply(a, b)
+
+
 class Trace(Function):
     """out = sum_i x_ii;   d out/dx_ij = 1 if i == j else 0"""
 
@@ -94,6 +120,11 @@ class Trace(Function):
         eye = np.eye(n, m, dtype=grad.dtype).reshape((n, m) + (1,) * (x.ndim - 2))
         eye = backends.asarray_like(eye, grad.data)  # CuPy cannot mix with NumPy arrays
         return expand_dims(expand_dims(grad, 0), 0) * eye
+
+
+def trace(x: Any) -> Tensor:
+    """Sum of the main diagonal (over the first two axes, as NumPy)."""
+    return Trace.apply(x)
 
 
 class Diag(Function):
@@ -118,37 +149,6 @@ class Diag(Function):
         if m > k:
             square = concatenate([square, np.zeros_like(grad.data, shape=(n, m - k))], axis=1)
         return square
-
-
-def matmul(a: Any, b: Any) -> Tensor:
-    """Matrix product ``a @ b`` with NumPy's rules (vectors, stacks of matrices)."""
-    return Matmul.apply(a, b)
-
-
-def dot(a: Any, b: Any) -> Tensor:
-    """NumPy's ``dot`` for scalars, vectors and matrices (use ``matmul`` for stacks)."""
-    try:
-        a_ndim, b_ndim = np.ndim(_data(a)), np.ndim(_data(b))
-    except ValueError as exc:  # a ragged list
-        raise ValueError(f"dot: an input could not become a tensor ({exc})") from None
-    if a_ndim == 0 or b_ndim == 0:
-        from minigrad.ops.arithmetic import multiply
-
-        return multiply(a, b)
-    if a_ndim > 2 or b_ndim > 2:
-        raise ValueError(f"dot: operands of {a_ndim} and {b_ndim} dimensions; minigrad's dot "
-                         "takes vectors and matrices. Use matmul for stacks of matrices.")
-    return Matmul.apply(a, b)
-
-
-def outer(a: Any, b: Any) -> Tensor:
-    """Outer product of two vectors (inputs are flattened, as NumPy)."""
-    return Outer.apply(a, b)
-
-
-def trace(x: Any) -> Tensor:
-    """Sum of the main diagonal (over the first two axes, as NumPy)."""
-    return Trace.apply(x)
 
 
 def diag(x: Any) -> Tensor:
@@ -194,6 +194,21 @@ class Einsum(Function):
         return tuple(grads)
 
 
+def einsum(subscripts: str, *operands: Any) -> Tensor:
+    """Einstein summation, as ``np.einsum``: ``einsum("ij,jk->ik", a, b)`` is ``a @ b``.
+
+    Each operand's letters must be distinct (no diagonals such as ``"ii"``); ``...``
+    broadcasts.
+
+    >>> import minigrad as mg
+    >>> mg.einsum("i,i->", mg.tensor([1.0, 2.0]), mg.tensor([3.0, 4.0])).item()
+    11.0
+    """
+    if not operands:
+        raise ValueError("einsum: give at least one operand after the subscripts.")
+    return Einsum.apply(*operands, subscripts=subscripts)
+
+
 def _explicit_subscripts(subscripts: str, ndims: list[int]) -> tuple[list[str], str]:
     """``"...ij,jk"`` for operands of 3 and 2 dims -> (["Aij", "jk"], "Aik"): the
     ellipsis spelled as letters (right-aligned, as broadcasting) and the output made
@@ -231,18 +246,3 @@ def _explicit_subscripts(subscripts: str, ndims: list[int]) -> tuple[list[str], 
         out = ellipsis + "".join(sorted(c for c in set(counts)
                                         if counts.count(c) == 1 and c not in ellipsis))
     return ins, out
-
-
-def einsum(subscripts: str, *operands: Any) -> Tensor:
-    """Einstein summation, as ``np.einsum``: ``einsum("ij,jk->ik", a, b)`` is ``a @ b``.
-
-    Each operand's letters must be distinct (no diagonals such as ``"ii"``); ``...``
-    broadcasts.
-
-    >>> import minigrad as mg
-    >>> mg.einsum("i,i->", mg.tensor([1.0, 2.0]), mg.tensor([3.0, 4.0])).item()
-    11.0
-    """
-    if not operands:
-        raise ValueError("einsum: give at least one operand after the subscripts.")
-    return Einsum.apply(*operands, subscripts=subscripts)

@@ -17,7 +17,7 @@ import numpy as np
 from minigrad import backends
 from minigrad.engine import Function, is_grad_enabled
 from minigrad.ops.elementwise import exp, where
-from minigrad.ops.shape import broadcast_to, expand_dims
+from minigrad.ops.shape import broadcast_to, dim_alias, expand_dims
 from minigrad.tensor import Tensor
 
 
@@ -74,6 +74,13 @@ class Sum(_Reduction):
         return broadcast_to(self._keep(grad), x.shape)
 
 
+def sum(x: Any, axis: Any = None, keepdims: bool = False, *, dim: Any = None,
+           keepdim: bool | None = None) -> Tensor:
+    """Sum over ``axis`` (None: all axes; an int or a tuple; negative counts from the end)."""
+    axis, keepdims = dim_alias("sum", axis, dim, keepdims, keepdim)
+    return Sum.apply(x, axis=axis, keepdims=keepdims)
+
+
 class Mean(_Reduction):
     """out = sum_i x_i / n;   d out/dx_i = 1 / n"""
 
@@ -84,6 +91,13 @@ class Mean(_Reduction):
 
     def backward(self, grad, out, x):
         return broadcast_to(self._keep(grad) / self.count, x.shape)  # divide before copying
+
+
+def mean(x: Any, axis: Any = None, keepdims: bool = False, *, dim: Any = None,
+            keepdim: bool | None = None) -> Tensor:
+    """Arithmetic mean over ``axis``."""
+    axis, keepdims = dim_alias("mean", axis, dim, keepdims, keepdim)
+    return Mean.apply(x, axis=axis, keepdims=keepdims)
 
 
 class Var(_Reduction):
@@ -102,6 +116,13 @@ class Var(_Reduction):
         return self._keep(grad) * centered * (np.float64(2) / (self.count - self.ddof))
 
 
+def var(x: Any, axis: Any = None, ddof: int = 0, keepdims: bool = False, *,
+        dim: Any = None, keepdim: bool | None = None) -> Tensor:
+    """Variance over ``axis``, dividing by ``n - ddof`` (NumPy's default ddof=0)."""
+    axis, keepdims = dim_alias("var", axis, dim, keepdims, keepdim)
+    return Var.apply(x, axis=axis, ddof=ddof, keepdims=keepdims)
+
+
 class Std(_Reduction):
     """out = sqrt(var(x));   d out/dx_i = (x_i - m) / ((n - ddof) out)   (0 where out = 0, as PyTorch)"""
 
@@ -114,6 +135,13 @@ class Std(_Reduction):
         flat = out == 0  # no spread: the gradient is 0 there (as PyTorch), not 0 / 0
         centered = x - mean(x, axis=self.axes, keepdims=True)
         return where(flat, 0, self._keep(grad) * centered / (where(flat, 1, out) * (self.count - self.ddof)))
+
+
+def std(x: Any, axis: Any = None, ddof: int = 0, keepdims: bool = False, *,
+        dim: Any = None, keepdim: bool | None = None) -> Tensor:
+    """Standard deviation over ``axis``, dividing by ``n - ddof``."""
+    axis, keepdims = dim_alias("std", axis, dim, keepdims, keepdim)
+    return Std.apply(x, axis=axis, ddof=ddof, keepdims=keepdims)
 
 
 class Max(_Reduction):
@@ -134,10 +162,24 @@ class Max(_Reduction):
         return self._keep(grad) * share
 
 
+def max(x: Any, axis: Any = None, keepdims: bool = False, *, dim: Any = None,
+           keepdim: bool | None = None) -> Tensor:
+    """Maximum over ``axis``; tied maxima share the gradient evenly."""
+    axis, keepdims = dim_alias("max", axis, dim, keepdims, keepdim)
+    return Max.apply(x, axis=axis, keepdims=keepdims)
+
+
 class Min(Max):
     """out = min_i x_i;   d out/dx_i = 1 at the minimum, 0 elsewhere (ties split evenly)"""
 
     reduce = staticmethod(np.min)
+
+
+def min(x: Any, axis: Any = None, keepdims: bool = False, *, dim: Any = None,
+           keepdim: bool | None = None) -> Tensor:
+    """Minimum over ``axis``; tied minima share the gradient evenly."""
+    axis, keepdims = dim_alias("min", axis, dim, keepdims, keepdim)
+    return Min.apply(x, axis=axis, keepdims=keepdims)
 
 
 class Prod(_Reduction):
@@ -158,6 +200,13 @@ class Prod(_Reduction):
         if is_grad_enabled():  # create_graph=True: the rule itself must be differentiable
             return self._keep(grad) * _others_product(x, self.axes)
         return self._keep(grad) * _product_of_others(x.data, self.axes)
+
+
+def prod(x: Any, axis: Any = None, keepdims: bool = False, *, dim: Any = None,
+            keepdim: bool | None = None) -> Tensor:
+    """Product over ``axis``."""
+    axis, keepdims = dim_alias("prod", axis, dim, keepdims, keepdim)
+    return Prod.apply(x, axis=axis, keepdims=keepdims)
 
 
 def _product_of_others(x: np.ndarray, axes: tuple[int, ...]) -> np.ndarray:
@@ -216,6 +265,18 @@ class Logsumexp(_Reduction):
             return self._keep(grad) * exp(x - self._keep(out))
 
 
+def logsumexp(x: Any, axis: Any = None, keepdims: bool = False, *, dim: Any = None,
+                 keepdim: bool | None = None) -> Tensor:
+    """log(sum(exp(x))) over ``axis``, stable for any magnitude of x.
+
+    >>> import minigrad as mg
+    >>> mg.logsumexp(mg.tensor([1000.0, 1000.0])).item()
+    1000.6931471805599
+    """
+    axis, keepdims = dim_alias("logsumexp", axis, dim, keepdims, keepdim)
+    return Logsumexp.apply(x, axis=axis, keepdims=keepdims)
+
+
 class Softmax(Function):
     """out_i = exp(x_i) / sum_j exp(x_j);   d out_i/dx_j = out_i (delta_ij - out_j)
 
@@ -232,6 +293,12 @@ class Softmax(Function):
     def backward(self, grad, out, x):
         with np.errstate(under="ignore"):  # tiny probabilities times grad: 0 is right
             return out * (grad - (grad * out).sum(axis=self.axis, keepdims=True))
+
+
+def softmax(x: Any, axis: int = -1, *, dim: Any = None) -> Tensor:
+    """exp(x) / sum(exp(x)) along ``axis``, stable for any magnitude of x."""
+    axis, _ = dim_alias("softmax", axis, dim, default=-1)
+    return Softmax.apply(x, axis=_single_axis(x, axis, "softmax"))
 
 
 class LogSoftmax(Function):
@@ -254,69 +321,22 @@ class LogSoftmax(Function):
             return grad - out.exp() * grad.sum(axis=self.axis, keepdims=True)
 
 
-def sum(x: Any, axis: Any = None, keepdims: bool = False) -> Tensor:
-    """Sum over ``axis`` (None: all axes; an int or a tuple; negative counts from the end)."""
-    return Sum.apply(x, axis=axis, keepdims=keepdims)
-
-
-def mean(x: Any, axis: Any = None, keepdims: bool = False) -> Tensor:
-    """Arithmetic mean over ``axis``."""
-    return Mean.apply(x, axis=axis, keepdims=keepdims)
-
-
-def var(x: Any, axis: Any = None, ddof: int = 0, keepdims: bool = False) -> Tensor:
-    """Variance over ``axis``, dividing by ``n - ddof`` (NumPy's default ddof=0)."""
-    return Var.apply(x, axis=axis, ddof=ddof, keepdims=keepdims)
-
-
-def std(x: Any, axis: Any = None, ddof: int = 0, keepdims: bool = False) -> Tensor:
-    """Standard deviation over ``axis``, dividing by ``n - ddof``."""
-    return Std.apply(x, axis=axis, ddof=ddof, keepdims=keepdims)
-
-
-def max(x: Any, axis: Any = None, keepdims: bool = False) -> Tensor:
-    """Maximum over ``axis``; tied maxima share the gradient evenly."""
-    return Max.apply(x, axis=axis, keepdims=keepdims)
-
-
-def min(x: Any, axis: Any = None, keepdims: bool = False) -> Tensor:
-    """Minimum over ``axis``; tied minima share the gradient evenly."""
-    return Min.apply(x, axis=axis, keepdims=keepdims)
-
-
-def prod(x: Any, axis: Any = None, keepdims: bool = False) -> Tensor:
-    """Product over ``axis``."""
-    return Prod.apply(x, axis=axis, keepdims=keepdims)
-
-
-def logsumexp(x: Any, axis: Any = None, keepdims: bool = False) -> Tensor:
-    """log(sum(exp(x))) over ``axis``, stable for any magnitude of x.
-
-    >>> import minigrad as mg
-    >>> mg.logsumexp(mg.tensor([1000.0, 1000.0])).item()
-    1000.6931471805599
-    """
-    return Logsumexp.apply(x, axis=axis, keepdims=keepdims)
-
-
-def softmax(x: Any, axis: int = -1) -> Tensor:
-    """exp(x) / sum(exp(x)) along ``axis``, stable for any magnitude of x."""
-    return Softmax.apply(x, axis=_single_axis(x, axis, "softmax"))
-
-
-def log_softmax(x: Any, axis: int = -1) -> Tensor:
+def log_softmax(x: Any, axis: int = -1, *, dim: Any = None) -> Tensor:
     """x - logsumexp(x) along ``axis``, stable for any magnitude of x."""
+    axis, _ = dim_alias("log_softmax", axis, dim, default=-1)
     return LogSoftmax.apply(x, axis=_single_axis(x, axis, "log_softmax"))
 
 
-def argmax(x: Any, axis: Any = None) -> Any:
+def argmax(x: Any, axis: Any = None, *, dim: Any = None) -> Any:
     """Index of the maximum (a plain NumPy integer or array, not differentiable)."""
+    axis, _ = dim_alias("argmax", axis, dim)
     data = x.data if isinstance(x, Tensor) else _array(x, "argmax")
     return np.argmax(data, axis=_single_axis(data, axis, "argmax") if axis is not None else None)
 
 
-def argmin(x: Any, axis: Any = None) -> Any:
+def argmin(x: Any, axis: Any = None, *, dim: Any = None) -> Any:
     """Index of the minimum (a plain NumPy integer or array, not differentiable)."""
+    axis, _ = dim_alias("argmin", axis, dim)
     data = x.data if isinstance(x, Tensor) else _array(x, "argmin")
     return np.argmin(data, axis=_single_axis(data, axis, "argmin") if axis is not None else None)
 
@@ -355,13 +375,14 @@ class Cumsum(Function):
         return cumsum(grad[reverse], axis=axis)[reverse].reshape(x.shape)
 
 
-def cumsum(x: Any, axis: int | None = None) -> Tensor:
+def cumsum(x: Any, axis: int | None = None, *, dim: Any = None) -> Tensor:
     """Running sum along ``axis`` (None: over the flattened tensor), as NumPy.
 
     >>> import minigrad as mg
     >>> mg.cumsum(mg.tensor([1.0, 2.0, 3.0])).tolist()
     [1.0, 3.0, 6.0]
     """
+    axis, _ = dim_alias("cumsum", axis, dim)
     if axis is not None:
         axis = _single_axis(x, axis, "cumsum")
     return Cumsum.apply(x, axis=axis)

@@ -40,6 +40,19 @@ class Reshape(Function):
         return grad.reshape(x.shape)
 
 
+def reshape(x: Any, shape: Any) -> Tensor:
+    """Same elements, new shape (an int or a tuple; one entry may be -1)."""
+    shape = tuple(shape) if isinstance(shape, (list, tuple)) else (shape,)
+    if isinstance(x, Tensor) and x.shape == shape:
+        return x
+    return Reshape.apply(x, shape=shape)
+
+
+def flatten(x: Any) -> Tensor:
+    """All elements in one axis (C order)."""
+    return reshape(x, -1)
+
+
 class Transpose(Function):
     """out = x with axes permuted;   the gradient is permuted back"""
 
@@ -59,6 +72,11 @@ class Transpose(Function):
         return transpose(grad, inverse)
 
 
+def transpose(x: Any, axes: Any = None) -> Tensor:
+    """Reverse the axes, or permute them as ``axes`` says."""
+    return Transpose.apply(x, axes=None if axes is None else tuple(axes))
+
+
 class Swapaxes(Function):
     """out = x with two axes swapped;   the gradient is swapped back"""
 
@@ -70,6 +88,11 @@ class Swapaxes(Function):
 
     def backward(self, grad, out, x):
         return swapaxes(grad, self.axis1, self.axis2)
+
+
+def swapaxes(x: Any, axis1: int, axis2: int) -> Tensor:
+    """Swap two axes."""
+    return Swapaxes.apply(x, axis1=axis1, axis2=axis2)
 
 
 class Squeeze(Function):
@@ -84,6 +107,12 @@ class Squeeze(Function):
         return grad.reshape(x.shape)
 
 
+def squeeze(x: Any, axis: Any = None, *, dim: Any = None) -> Tensor:
+    """Remove size-1 axes (all of them, or those named by ``axis``)."""
+    axis, _ = dim_alias("squeeze", axis, dim)
+    return Squeeze.apply(x, axis=axis)
+
+
 class ExpandDims(Function):
     """out = x with a new size-1 axis;   the gradient is reshaped back"""
 
@@ -96,6 +125,14 @@ class ExpandDims(Function):
 
     def backward(self, grad, out, x):
         return grad.reshape(x.shape)
+
+
+def expand_dims(x: Any, axis: Any = None, *, dim: Any = None) -> Tensor:
+    """Insert a size-1 axis at ``axis`` (PyTorch's ``unsqueeze(x, dim)``)."""
+    axis, _ = dim_alias("expand_dims", axis, dim)
+    if axis is None:
+        raise TypeError("expand_dims: give the position of the new axis, axis= (or dim=).")
+    return ExpandDims.apply(x, axis=axis)
 
 
 class BroadcastTo(Function):
@@ -128,6 +165,14 @@ class BroadcastTo(Function):
         return grad
 
 
+def broadcast_to(x: Any, shape: Any) -> Tensor:
+    """Repeat ``x`` along new or size-1 axes to reach ``shape`` (NumPy's rules)."""
+    shape = tuple(shape) if isinstance(shape, (list, tuple)) else (shape,)
+    if isinstance(x, Tensor) and x.shape == shape:
+        return x
+    return BroadcastTo.apply(x, shape=shape)
+
+
 class Concatenate(Function):
     """out = [x1, x2, ...] joined along an axis;   each input gets its slice of the gradient"""
 
@@ -148,6 +193,13 @@ class Concatenate(Function):
         return tuple(grads)
 
 
+def concatenate(tensors: Sequence[Any], axis: int | None = 0, *, dim: Any = None) -> Tensor:
+    """Join tensors along an existing axis (None: flatten them first, as NumPy)."""
+    axis, _ = dim_alias("concatenate", axis, dim, default=0)
+    _check_sequence(tensors, "concatenate")
+    return Concatenate.apply(*tensors, axis=axis)
+
+
 class Stack(Function):
     """out = [x1, x2, ...] stacked along a new axis;   input i gets the gradient's slice i"""
 
@@ -162,57 +214,28 @@ class Stack(Function):
         return tuple(getitem(grad, (slice(None),) * axis + (i,)) for i in range(len(inputs)))
 
 
-def reshape(x: Any, shape: Any) -> Tensor:
-    """Same elements, new shape (an int or a tuple; one entry may be -1)."""
-    shape = tuple(shape) if isinstance(shape, (list, tuple)) else (shape,)
-    if isinstance(x, Tensor) and x.shape == shape:
-        return x
-    return Reshape.apply(x, shape=shape)
-
-
-def transpose(x: Any, axes: Any = None) -> Tensor:
-    """Reverse the axes, or permute them as ``axes`` says."""
-    return Transpose.apply(x, axes=None if axes is None else tuple(axes))
-
-
-def swapaxes(x: Any, axis1: int, axis2: int) -> Tensor:
-    """Swap two axes."""
-    return Swapaxes.apply(x, axis1=axis1, axis2=axis2)
-
-
-def squeeze(x: Any, axis: Any = None) -> Tensor:
-    """Remove size-1 axes (all of them, or those named by ``axis``)."""
-    return Squeeze.apply(x, axis=axis)
-
-
-def expand_dims(x: Any, axis: Any) -> Tensor:
-    """Insert a size-1 axis at ``axis``."""
-    return ExpandDims.apply(x, axis=axis)
-
-
-def broadcast_to(x: Any, shape: Any) -> Tensor:
-    """Repeat ``x`` along new or size-1 axes to reach ``shape`` (NumPy's rules)."""
-    shape = tuple(shape) if isinstance(shape, (list, tuple)) else (shape,)
-    if isinstance(x, Tensor) and x.shape == shape:
-        return x
-    return BroadcastTo.apply(x, shape=shape)
-
-
-def flatten(x: Any) -> Tensor:
-    """All elements in one axis (C order)."""
-    return reshape(x, -1)
-
-
-def concatenate(tensors: Sequence[Any], axis: int = 0) -> Tensor:
-    """Join tensors along an existing axis."""
-    _check_sequence(tensors, "concatenate")
-    return Concatenate.apply(*tensors, axis=axis)
-
-
-def stack(tensors: Sequence[Any], axis: int = 0) -> Tensor:
+def stack(tensors: Sequence[Any], axis: int = 0, *, dim: Any = None) -> Tensor:
     """Join tensors of the same shape along a new axis."""
+    axis, _ = dim_alias("stack", axis, dim, default=0)
     _check_sequence(tensors, "stack")
     return Stack.apply(*tensors, axis=axis)
+
+
+def dim_alias(op: str, axis: Any, dim: Any, keepdims: bool = False, keepdim: bool | None = None,
+              default: Any = None) -> tuple[Any, bool]:
+    """``dim=`` and ``keepdim=`` are PyTorch's names for NumPy's ``axis=`` and ``keepdims=``:
+    every op that takes an axis accepts either spelling (keyword only), never both."""
+    if dim is not None:
+        if axis is not None and axis != default:
+            raise TypeError(f"{op}: got axis={axis!r} and dim={dim!r}; they are one argument "
+                            "(dim is PyTorch's name for axis): pass only one.")
+        axis = dim
+    if keepdim is not None:
+        if keepdims:
+            raise TypeError(f"{op}: got keepdims=True and keepdim={keepdim!r}; they are one "
+                            "argument (keepdim is PyTorch's name for keepdims): pass only one.")
+        keepdims = bool(keepdim)
+    return axis, keepdims
 
 
 def _axis(axis: Any, ndim: int, op: str) -> int:
@@ -247,6 +270,27 @@ class Pad(Function):
         return getitem(grad, self.inner)
 
 
+def pad(x: Any, pad_width: Any, constant_values: float = 0) -> Tensor:
+    """Pad with a constant, NumPy's ``pad_width``: an int, ``(before, after)``, or one
+    pair per axis.
+
+    >>> import minigrad as mg
+    >>> mg.pad(mg.tensor([1.0, 2.0]), 1).tolist()
+    [0.0, 1.0, 2.0, 0.0]
+    """
+    ndim = np.ndim(x.data if isinstance(x, Tensor) else x)
+    try:
+        widths = np.broadcast_to(np.asarray(pad_width), (ndim, 2))
+    except ValueError:
+        raise ValueError(f"pad: pad_width {pad_width!r} does not fit a tensor with {ndim} "
+                         "dimensions; give an int, (before, after), or one (before, after) "
+                         "pair per axis.") from None
+    if widths.dtype.kind not in "iu" or (widths < 0).any():
+        raise ValueError(f"pad: pad_width must hold non-negative ints, got {pad_width!r}.")
+    widths = tuple((int(b), int(a)) for b, a in widths)
+    return Pad.apply(x, pad_width=widths, constant_values=constant_values)
+
+
 class Tile(Function):
     """out = x repeated reps times along each axis;   each copy's gradient is summed back
 
@@ -265,6 +309,12 @@ class Tile(Function):
         copies = tuple(g // n for g, n in zip(grad.shape, sizes))
         paired = grad.reshape(tuple(v for pair in zip(copies, sizes) for v in pair))
         return paired.sum(axis=tuple(range(0, 2 * ndim, 2))).reshape(x.shape)
+
+
+def tile(x: Any, reps: Any) -> Tensor:
+    """Repeat the whole tensor ``reps`` times along each axis (NumPy's ``tile``)."""
+    reps = tuple(reps) if isinstance(reps, (list, tuple)) else (reps,)
+    return Tile.apply(x, reps=reps)
 
 
 class Repeat(Function):
@@ -287,6 +337,12 @@ class Repeat(Function):
 
     def backward(self, grad, out, x):
         return ScatterAdd.apply(grad, shape=x.shape, index=self.index)
+
+
+def repeat(x: Any, repeats: Any, axis: int | None = None) -> Tensor:
+    """Repeat each element ``repeats`` times (an int, or one count per element) along
+    ``axis`` (None: the flattened tensor), as NumPy's ``repeat``."""
+    return Repeat.apply(x, repeats=repeats, axis=axis)
 
 
 class Tril(Function):
@@ -313,37 +369,14 @@ class Tril(Function):
         return "triu" if getattr(self, "upper", False) else "tril"
 
 
-def pad(x: Any, pad_width: Any, constant_values: float = 0) -> Tensor:
-    """Pad with a constant, NumPy's ``pad_width``: an int, ``(before, after)``, or one
-    pair per axis.
-
-    >>> import minigrad as mg
-    >>> mg.pad(mg.tensor([1.0, 2.0]), 1).tolist()
-    [0.0, 1.0, 2.0, 0.0]
-    """
-    ndim = np.ndim(x.data if isinstance(x, Tensor) else x)
-    try:
-        widths = np.broadcast_to(np.asarray(pad_width), (ndim, 2))
-    except ValueError:
-        raise ValueError(f"pad: pad_width {pad_width!r} does not fit a tensor with {ndim} "
-                         "dimensions; give an int, (before, after), or one (before, after) "
-                         "pair per axis.") from None
-    if widths.dtype.kind not in "iu" or (widths < 0).any():
-        raise ValueError(f"pad: pad_width must hold non-negative ints, got {pad_width!r}.")
-    widths = tuple((int(b), int(a)) for b, a in widths)
-    return Pad.apply(x, pad_width=widths, constant_values=constant_values)
+def tril(x: Any, k: int = 0) -> Tensor:
+    """The lower triangle (elements above diagonal ``k`` set to 0)."""
+    return Tril.apply(x, k=k, upper=False)
 
 
-def tile(x: Any, reps: Any) -> Tensor:
-    """Repeat the whole tensor ``reps`` times along each axis (NumPy's ``tile``)."""
-    reps = tuple(reps) if isinstance(reps, (list, tuple)) else (reps,)
-    return Tile.apply(x, reps=reps)
-
-
-def repeat(x: Any, repeats: Any, axis: int | None = None) -> Tensor:
-    """Repeat each element ``repeats`` times (an int, or one count per element) along
-    ``axis`` (None: the flattened tensor), as NumPy's ``repeat``."""
-    return Repeat.apply(x, repeats=repeats, axis=axis)
+def triu(x: Any, k: int = 0) -> Tensor:
+    """The upper triangle (elements below diagonal ``k`` set to 0)."""
+    return Tril.apply(x, k=k, upper=True)
 
 
 def split(x: Any, indices_or_sections: Any, axis: int = 0) -> list[Tensor]:
@@ -367,14 +400,3 @@ def split(x: Any, indices_or_sections: Any, axis: int = 0) -> list[Tensor]:
     head = (slice(None),) * axis
     return [getitem(x, head + (slice(start, max(start, stop)),))
             for start, stop in zip(bounds[:-1], bounds[1:])]
-
-
-def tril(x: Any, k: int = 0) -> Tensor:
-    """The lower triangle (elements above diagonal ``k`` set to 0)."""
-    return Tril.apply(x, k=k, upper=False)
-
-
-def triu(x: Any, k: int = 0) -> Tensor:
-    """The upper triangle (elements below diagonal ``k`` set to 0)."""
-    return Tril.apply(x, k=k, upper=True)
-
