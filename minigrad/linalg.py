@@ -38,7 +38,7 @@ from minigrad.ops.reductions import _normalize_axes, _product_of_others, _Reduct
 from minigrad.ops.reductions import max as _max
 from minigrad.ops.reductions import min as _min
 from minigrad.ops.reductions import sum as _sum
-from minigrad.ops.shape import expand_dims, squeeze, swapaxes
+from minigrad.ops.shape import dim_alias, expand_dims, squeeze, swapaxes
 from minigrad.tensor import Tensor
 
 __all__ = ["DegenerateEigenvaluesWarning", "LinAlgError", "det", "eig", "eigh", "inv", "norm",
@@ -273,7 +273,8 @@ class PNorm(_Reduction):
         return where(zero, 0, scale * sign(x) * _abs(x) ** (self.p - 1))
 
 
-def norm(x: Any, ord: Any = None, axis: Any = None, keepdims: bool = False) -> Tensor:
+def norm(x: Any, ord: Any = None, axis: Any = None, keepdims: bool = False, *,
+         dim: Any = None, keepdim: bool | None = None) -> Tensor:
     """Vector or matrix norm, as ``numpy.linalg.norm``.
 
     Vector norms (1-D input, or an int ``axis``): ``ord`` None or 2 (Euclidean),
@@ -287,6 +288,7 @@ def norm(x: Any, ord: Any = None, axis: Any = None, keepdims: bool = False) -> T
     >>> mg.linalg.norm(mg.tensor([3.0, 4.0])).item()
     5.0
     """
+    axis, keepdims = dim_alias("norm", axis, dim, keepdims, keepdim)
     x = _tensor(x)
     if axis is None:
         if ord is None:

@@ -16,7 +16,7 @@ from minigrad.ops.elementwise import clip, sqrt, where
 from minigrad.ops.matrix import diag, matmul
 from minigrad.ops.reductions import _Reduction
 from minigrad.ops.reductions import mean as _mean
-from minigrad.ops.shape import concatenate, reshape, squeeze, transpose
+from minigrad.ops.shape import concatenate, dim_alias, reshape, squeeze, transpose
 from minigrad.tensor import Tensor
 
 __all__ = ["corrcoef", "cov", "median"]
@@ -44,6 +44,24 @@ class Median(_Reduction):
         return where(rank == (n - 1) // 2, half, 0) + where(rank == n // 2, half, 0)
 
 
+def median(a: Any, axis: Any = None, keepdims: bool = False, *, dim: Any = None,
+           keepdim: bool | None = None) -> Tensor:
+    """Median over ``axis`` (None: all elements), as ``numpy.median``.
+
+    The gradient goes to the middle element, or half to each of the two middle
+    ones when the count is even.
+
+    >>> import minigrad as mg
+    >>> x = mg.tensor([3.0, 1.0, 4.0, 2.0], requires_grad=True)
+    >>> m = mg.median(x)
+    >>> m.backward()
+    >>> m.item(), x.grad
+    (2.5, Tensor([0.5, 0. , 0. , 0.5]))
+    """
+    axis, keepdims = dim_alias("median", axis, dim, keepdims, keepdim)
+    return Median.apply(a, axis=axis, keepdims=keepdims)
+
+
 class Argsort(Function):
     """out = the indices that sort x along its last axis (a stable sort): integers,
     not differentiable, but an op, so that mg.compile sees it"""
@@ -63,22 +81,6 @@ def _ranks(x: Tensor, axes: tuple[int, ...]) -> Tensor:
     if not x.ndim:
         return rank.reshape(())
     return rank.reshape(moved.shape).transpose(tuple(np.argsort(kept + list(axes))))
-
-
-def median(a: Any, axis: Any = None, keepdims: bool = False) -> Tensor:
-    """Median over ``axis`` (None: all elements), as ``numpy.median``.
-
-    The gradient goes to the middle element, or half to each of the two middle
-    ones when the count is even.
-
-    >>> import minigrad as mg
-    >>> x = mg.tensor([3.0, 1.0, 4.0, 2.0], requires_grad=True)
-    >>> m = mg.median(x)
-    >>> m.backward()
-    >>> m.item(), x.grad
-    (2.5, Tensor([0.5, 0. , 0. , 0.5]))
-    """
-    return Median.apply(a, axis=axis, keepdims=keepdims)
 
 
 def _as_2d(x: Any, rowvar: bool, name: str) -> Tensor:

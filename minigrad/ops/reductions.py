@@ -124,7 +124,10 @@ def var(x: Any, axis: Any = None, ddof: int = 0, keepdims: bool = False, *,
 
 
 class Std(_Reduction):
-    """out = sqrt(var(x));   d out/dx_i = (x_i - m) / ((n - ddof) out)   (0 where out = 0, as PyTorch)"""
+    """out = sqrt(var(x));   d out/dx_i = (x_i - m) / ((n - ddof) out)
+
+    With no spread (out = 0) that is 0 / 0; the gradient there is 0, as PyTorch.
+    """
 
     def forward(self, x, axis=None, ddof=0, keepdims=False):
         self.ddof = ddof
@@ -134,7 +137,8 @@ class Std(_Reduction):
         out = self._keep(out)
         flat = out == 0  # no spread: the gradient is 0 there (as PyTorch), not 0 / 0
         centered = x - mean(x, axis=self.axes, keepdims=True)
-        return where(flat, 0, self._keep(grad) * centered / (where(flat, 1, out) * (self.count - self.ddof)))
+        spread = where(flat, 1, out) * (self.count - self.ddof)
+        return where(flat, 0, self._keep(grad) * centered / spread)
 
 
 def std(x: Any, axis: Any = None, ddof: int = 0, keepdims: bool = False, *,
