@@ -12,6 +12,8 @@ record a graph of their own, so a gradient can be differentiated again:
 from __future__ import annotations
 
 import contextlib
+import threading
+import traceback
 from collections.abc import Callable, Sequence
 from typing import Any
 
@@ -20,7 +22,8 @@ import numpy as np
 from minigrad import engine
 from minigrad.tensor import Tensor
 
-__all__ = ["detect_anomaly", "grad", "hessian", "jacobian"]
+__all__ = ["detect_anomaly", "grad", "hessian", "is_anomaly_enabled", "jacobian",
+           "set_anomaly_enabled"]
 
 
 def grad(outputs: Tensor | Sequence[Tensor], inputs: Tensor | Sequence[Tensor],
@@ -76,7 +79,7 @@ def grad(outputs: Tensor | Sequence[Tensor], inputs: Tensor | Sequence[Tensor],
                 f"grad: input {i} (shape {x.shape}) does not require grad, so no gradient "
                 "is recorded for it. Create it with requires_grad=True."
             )
-    grads = [_upstream(out, g, k) for k, (out, g) in
+    grads = [engine.seed(out, g, "grad", f"grad_outputs[{k}]") for k, (out, g) in
              enumerate(zip(outputs, _grad_outputs(grad_outputs, len(outputs)), strict=True))]
     if retain_graph is None:
         retain_graph = create_graph
@@ -167,12 +170,81 @@ class detect_anomaly(contextlib.ContextDecorator):
     """
 
     def __enter__(self) -> detect_anomaly:
-        self._previous = engine.is_anomaly_enabled()
-        engine.set_anomaly_enabled(True)
+        self._previous = is_anomaly_enabled()
+        set_anomaly_enabled(True)
         return self
 
     def __exit__(self, *exc: object) -> None:
-        engine.set_anomaly_enabled(self._previous)
+        set_anomaly_enabled(self._previous)
+
+
+class _Anomaly(threading.local):
+    """The engine's ``anomaly`` hook (installed the first time any thread turns
+    detection on; each thread's own flag says whether it checks)."""
+
+    enabled = False
+    backward_of: Any = None  # the Function whose backward rule is running
+
+    def forward(self, fn: engine.Function, out: Tensor) -> None:
+        if not self.enabled:
+            return
+        rule = self.backward_of
+        if rule is None:
+            fn._created_at = _user_frame()
+            _check_finite(out.data, f"{fn.op} (forward)", fn._created_at)
+        else:  # an op inside a backward rule: blame that rule and the user's line
+            fn._created_at = rule._created_at
+            _check_finite(out.data, f"{rule.op} (backward, in its {fn.op} step)",
+                          rule._created_at)
+
+    def backward(self, fn: engine.Function, grad: Tensor, out: Tensor,
+                 inputs: tuple[Tensor, ...]) -> Any:
+        if not self.enabled:
+            return fn.backward(grad, out, *inputs)
+        previous_rule, self.backward_of = self.backward_of, fn
+        try:
+            input_grads = fn.backward(grad, out, *inputs)
+        finally:
+            self.backward_of = previous_rule
+        for index, g in enumerate(input_grads if type(input_grads) is tuple else (input_grads,)):
+            if g is not None:
+                _check_finite(g.data if isinstance(g, Tensor) else np.asarray(g),
+                              f"{fn.op} (backward, gradient of input {index})", fn._created_at)
+        return input_grads
+
+
+_anomaly = _Anomaly()
+
+
+def is_anomaly_enabled() -> bool:
+    """True inside ``detect_anomaly`` (in this thread)."""
+    return _anomaly.enabled
+
+
+def set_anomaly_enabled(mode: bool) -> None:
+    if mode:
+        engine.anomaly = _anomaly  # from now on the engine calls the hook (cheap when off)
+    _anomaly.enabled = bool(mode)
+
+
+def _user_frame() -> str:
+    """'file:line in function' of the innermost frame outside minigrad's own package."""
+    package = engine.__file__.rsplit("engine.py", 1)[0]
+    for frame in reversed(traceback.extract_stack()):
+        if not frame.filename.startswith(package):
+            return f"{frame.filename}:{frame.lineno} in {frame.name}: {frame.line}"
+    return "<unknown>"
+
+
+def _check_finite(array: Any, what: str, where: str | None) -> None:
+    if array.dtype.kind in "fc" and not np.isfinite(array).all():
+        kind = "NaN" if np.isnan(array).any() else "inf"
+        if where is None:
+            where = ("a line not known: the node was created outside detect_anomaly(); "
+                     "run the forward pass inside it too")
+        raise FloatingPointError(
+            f"detect_anomaly: {what} produced {kind}. The node was created at {where}."
+        )
 
 
 # ---------------------------------------------------------------------------
@@ -228,21 +300,3 @@ def _grad_outputs(grad_outputs: Any, n: int) -> list[Any]:
         raise ValueError(f"grad: grad_outputs must hold one gradient per output ({n}), "
                          f"got {grad_outputs!r:.80}.")
     return list(grad_outputs)
-
-
-def _upstream(out: Tensor, g: Any, k: int) -> Tensor:
-    if g is None:
-        if out.size != 1:
-            raise ValueError(
-                f"grad: grad_outputs can be omitted only for one-element outputs, but "
-                f"output {k} has shape {out.shape}. Pass grad_outputs= with a tensor of "
-                f"shape {out.shape} (e.g. mg.ones_like(output))."
-            )
-        return Tensor._make(np.ones_like(out.data))
-    g = g if isinstance(g, Tensor) else Tensor(g, dtype=out.dtype)
-    if g.shape != out.shape:
-        if g.size == 1 and out.size == 1:
-            return g.reshape(out.shape)
-        raise ValueError(f"grad: grad_outputs[{k}] has shape {g.shape} but output {k} has "
-                         f"shape {out.shape}; they must match.")
-    return g

@@ -4,50 +4,11 @@ arange, linspace, randn, rand -- NumPy's names and arguments, plus
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
 
-from minigrad import backends, engine
-from minigrad.tensor import Tensor
-
-
-def constant(x: Any, inputs: Sequence[Any]) -> Tensor:
-    """Wrap a non-Tensor operand. A Python number takes the dtype of a float Tensor
-    beside it, so ``float32_tensor * 2.0`` stays float32 (as NumPy does)."""
-    if isinstance(x, (int, float)) and not isinstance(x, bool):
-        for other in inputs:
-            if isinstance(other, Tensor) and other.data.dtype.kind == "f":
-                like = other.data
-                if type(like) is not np.ndarray:  # CuPy/Dask: their own array type
-                    value = np.asarray(x, dtype=like.dtype)
-                    return Tensor._make(backends.asarray_like(value, like))
-                return number(x, like.dtype)
-    if type(x) is np.ndarray and x.dtype.kind in "biuf" and not engine.is_grad_enabled():
-        # A mask in a backward rule (grad * self.mask): nothing is recorded, so no
-        # graph can see the array change later; no copy needed.
-        return Tensor._make(x)
-    return Tensor(x)
-
-
-def number(x: float, dtype: np.dtype) -> Tensor:
-    """A Python number as a 0-d constant Tensor of ``dtype``. One read-only Tensor per
-    (number, dtype) is shared by every op that uses it: y * 0.5 in a loop wraps 0.5
-    once. Zeros (0.0 == -0.0) and NaN (never equal to itself) are not shared."""
-    t = _NUMBERS.get((x, dtype))
-    if t is None:
-        array = np.asarray(x, dtype=dtype)
-        t = Tensor._make(array)
-        if x != 0 and x == x:
-            if len(_NUMBERS) >= 1024:
-                _NUMBERS.clear()
-            array.flags.writeable = False
-            _NUMBERS[x, dtype] = t
-    return t
-
-
-_NUMBERS: dict[tuple[Any, np.dtype], Tensor] = {}
+from minigrad.tensor import Tensor, constant, number  # noqa: F401  (their home is tensor.py)
 
 
 def tensor(data: Any, requires_grad: bool = False, dtype: Any = None,

@@ -9,9 +9,12 @@ it next). Operators and methods here are one-line delegations to the ops in
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
+
+from minigrad import backends
 
 _FLOAT_KINDS = "f"
 
@@ -27,8 +30,8 @@ class Tensor:
     Tensor([2., 4., 6.])
     """
 
-    __slots__ = ("data", "grad", "requires_grad", "name", "_ctx", "_version",
-                 "_retains_grad", "_modified_by", "__weakref__")
+    __slots__ = ("data", "grad", "requires_grad", "name", "_ctx", "_vc",
+                 "_retains_grad", "__weakref__")
     __array_priority__ = 1000
 
     def __init__(self, data: Any, requires_grad: bool = False, dtype: Any = None,
@@ -38,7 +41,7 @@ class Tensor:
         self.requires_grad = False
         self.name = name
         self._ctx = None
-        self._version = 0
+        self._vc = None  # version counter, made on first in-place change (versions.py)
         self._retains_grad = False
         if requires_grad:
             self.requires_grad_(True)
@@ -52,7 +55,7 @@ class Tensor:
         t.requires_grad = requires_grad
         t.name = None
         t._ctx = None
-        t._version = 0
+        t._vc = None
         t._retains_grad = False
         return t
 
@@ -90,6 +93,15 @@ class Tensor:
         return () if self._ctx is None else self._ctx.inputs
 
     @property
+    def _version(self) -> int:
+        """How many times this tensor (or a view sharing its memory) was changed in place."""
+        return 0 if self._vc is None else self._vc[0]
+
+    @_version.setter
+    def _version(self, value: int) -> None:
+        versions.counter(self)[0] = value
+
+    @property
     def T(self) -> Tensor:
         return shape_ops.transpose(self)
 
@@ -107,10 +119,13 @@ class Tensor:
                 "backward: this tensor does not require grad, so there is no graph to go "
                 "through. Create the inputs with requires_grad=True (and not under no_grad)."
             )
-        grad = _initial_gradient(self, gradient, "backward")
+        grad = engine.seed(self, gradient, "backward")
         if retain_graph is None:
             retain_graph = create_graph
+        leaves = [] if create_graph or not backends.is_lazy(self.data) else engine.toposort([self])
         engine.backward([self], [grad], retain_graph=retain_graph, create_graph=create_graph)
+        if leaves:  # Dask: compute every leaf gradient (and the loss) in one pass over the data
+            backends.materialize_grads([t for t in leaves if t._ctx is None], [self])
 
     def retain_grad(self) -> None:
         """Keep this non-leaf Tensor's gradient in ``.grad`` during backward (for
@@ -119,8 +134,10 @@ class Tensor:
             self._retains_grad = True
 
     def detach(self) -> Tensor:
-        """A new Tensor sharing ``data``, cut from the graph."""
-        return Tensor._make(self.data)
+        """A new Tensor sharing ``data`` (and its version counter), cut from the graph."""
+        t = Tensor._make(self.data)
+        versions.share(t, self)
+        return t
 
     def requires_grad_(self, flag: bool = True) -> Tensor:
         if flag and self.data.dtype.kind not in _FLOAT_KINDS:
@@ -436,29 +453,47 @@ def _is_duck_array(data: Any) -> bool:
             and hasattr(data, "dtype"))
 
 
-def _initial_gradient(t: Tensor, gradient: Any, where: str) -> Tensor:
-    if gradient is None:
-        if t.size != 1:
-            raise ValueError(
-                f"{where}: gradient can be omitted only for a one-element tensor, but this "
-                f"tensor has shape {t.shape}. Pass gradient= with shape {t.shape}."
-            )
-        return Tensor._make(np.ones_like(t.data))
-    grad = gradient if isinstance(gradient, Tensor) else Tensor(gradient, dtype=t.dtype)
-    if not isinstance(t.data, np.ndarray):  # Dask/CuPy: gradients take the tensor's array type
-        grad = Tensor._make(backends.asarray_like(grad.data, t.data))
-    if grad.shape != t.shape:
-        if grad.size == 1 and t.size == 1:
-            return grad.reshape(t.shape)
-        raise ValueError(
-            f"{where}: gradient has shape {grad.shape} but the tensor has shape {t.shape}; "
-            f"they must match."
-        )
-    return grad
+def constant(x: Any, inputs: Sequence[Any], share: bool = False) -> Tensor:
+    """Wrap a non-Tensor operand of an op. A Python number takes the dtype of a float
+    Tensor beside it, so ``float32_tensor * 2.0`` stays float32 (as NumPy does).
+    ``share``: an ndarray is wrapped without a copy (the engine says so when nothing
+    is recorded, e.g. a mask in a backward rule: no graph can see it change later)."""
+    if isinstance(x, (int, float)) and not isinstance(x, bool):
+        for other in inputs:
+            if isinstance(other, Tensor) and other.data.dtype.kind == "f":
+                like = other.data
+                if type(like) is not np.ndarray:  # CuPy/Dask: their own array type
+                    value = np.asarray(x, dtype=like.dtype)
+                    return Tensor._make(backends.asarray_like(value, like))
+                return number(x, like.dtype)
+    if share and type(x) is np.ndarray and x.dtype.kind in "biuf":
+        return Tensor._make(x)
+    return Tensor(x)
 
 
-# The ops refer to Tensor, so they are imported after it is defined.
-from minigrad import backends, engine, interop  # noqa: E402
+def number(x: float, dtype: np.dtype) -> Tensor:
+    """A Python number as a 0-d constant Tensor of ``dtype``. One read-only Tensor per
+    (number, dtype) is shared by every op that uses it: y * 0.5 in a loop wraps 0.5
+    once. Zeros (0.0 == -0.0) and NaN (never equal to itself) are not shared."""
+    t = _NUMBERS.get((x, dtype))
+    if t is None:
+        array = np.asarray(x, dtype=dtype)
+        t = Tensor._make(array)
+        if x != 0 and x == x:
+            if len(_NUMBERS) >= 1024:
+                _NUMBERS.clear()
+            array.flags.writeable = False
+            _NUMBERS[x, dtype] = t
+    return t
+
+
+_NUMBERS: dict[tuple[Any, np.dtype], Tensor] = {}
+
+
+# The one upward edge of the package (tests/test_layering.py): Tensor's methods
+# and operators call the engine and the ops, which are built on Tensor, so they
+# are imported after it is defined.
+from minigrad import engine, interop, versions  # noqa: E402
 from minigrad.ops import (  # noqa: E402
     arithmetic,
     elementwise,

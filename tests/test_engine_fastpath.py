@@ -17,7 +17,8 @@ import numpy as np
 import pytest
 
 import minigrad as mg
-from minigrad import creation, engine
+from minigrad import engine
+from minigrad.tensor import _NUMBERS, number
 
 
 def _random_graph(rng: np.random.Generator, leaves: list[mg.Tensor], n_ops: int) -> mg.Tensor:
@@ -135,10 +136,10 @@ def test_number_constants_keep_dtype_sign_and_are_read_only() -> None:
 
 
 def test_nan_constants_are_not_cached() -> None:
-    before = len(creation._NUMBERS)
+    before = len(_NUMBERS)
     for _ in range(50):
         assert np.isnan((mg.tensor([1.0]) * float("nan")).item())
-    assert len(creation._NUMBERS) <= before + 1
+    assert len(_NUMBERS) <= before + 1
 
 
 def test_one_root_feeding_another() -> None:

@@ -92,7 +92,7 @@ def test_unknown_numpy_function_on_a_graph_raises_instead_of_dropping_it():
     with pytest.raises(TypeError, match="drop the graph"):
         np.log1p(x)
     with pytest.raises(TypeError, match="drop the graph"):
-        np.cumsum(x)
+        np.unwrap(x)
     assert isinstance(np.log1p(mg.tensor([0.5])), mg.Tensor)  # no graph: computed on values
     assert np.allclose(x, [0.5, 1.0]) and np.asarray(x).shape == (2,)
 

@@ -72,7 +72,7 @@ def test_new_thread_starts_with_grad_enabled():
 def test_anomaly_mode_is_per_thread():
     seen = {}
     with mg.autograd.detect_anomaly():
-        run_threads(lambda: seen.setdefault("anomaly", mg.engine.is_anomaly_enabled()))
+        run_threads(lambda: seen.setdefault("anomaly", mg.autograd.is_anomaly_enabled()))
     assert seen["anomaly"] is False
 
 

@@ -4,7 +4,8 @@ NumPy changes an array in place; an autograd engine must also keep the graph
 right. The rules are PyTorch's:
 
 1. The new values are written into ``t.data`` itself (the same array object,
-   so every alias of it sees them), and ``t._version`` goes up by one.
+   so every alias of it sees them), and ``t``'s version goes up by one (the
+   counter is shared with every view and detached copy: ``versions.py``).
 2. While a graph is recorded, ``t`` moves onto a new node whose first input is
    a snapshot of ``t`` as it was (holding ``t``'s old node), so gradients keep
    flowing through the history. Nodes that used ``t`` *before* the change send
@@ -29,12 +30,12 @@ Tensor([0., 2.])
 
 from __future__ import annotations
 
-import sys
 from typing import Any
 
 import numpy as np
 
-from minigrad.engine import Function, _version, is_grad_enabled, note_inplace_change
+from minigrad import versions
+from minigrad.engine import Function, is_grad_enabled
 from minigrad.ops.arithmetic import Add, Divide, Multiply, Subtract
 from minigrad.ops.indexing import _plain_index, getitem
 from minigrad.tensor import Tensor
@@ -83,6 +84,12 @@ def setitem(t: Tensor, index: Any, value: Any) -> None:
     """``t[index] = value``; recorded, so gradients reach both ``t``'s history and ``value``."""
     _check_target(t, "setitem")
     index = _plain_index(index)
+    if _records(t, value) and t.data.dtype.kind != "f":
+        raise TypeError(
+            f"setitem: cannot write a value that requires grad into a tensor of dtype "
+            f"{t.dtype}: only floating-point tensors carry gradients. Convert first "
+            "(t = t.astype(np.float64)), or write value.detach() if no gradient should flow."
+        )
     if _records(t, value):
         _rebase(t, SetItem.apply(_snapshot(t, copy=False), value, index=index), "setitem")
         return
@@ -125,7 +132,8 @@ def _snapshot(t: Tensor, copy: bool) -> Tensor:
     """A new Tensor standing for ``t`` as it is now: its node, version and (if the
     in-place op's backward reads them) its values."""
     old = Tensor._make(t.data.copy() if copy else t.data, t.requires_grad)
-    old._ctx, old._version, old.name = t._ctx, t._version, t.name
+    old._ctx, old.name = t._ctx, t.name
+    old._vc = [versions.version(t), None, None]  # its own counter, frozen at this version
     return old
 
 
@@ -135,28 +143,15 @@ def _rebase(t: Tensor, result: Tensor, op: str) -> None:
         np.copyto(t.data, result.data, casting="same_kind")
     except (TypeError, ValueError) as exc:
         raise _write_error(op, t, result.shape, exc) from None
-    _bump(t, op)
+    _bump(t, op, recorded=True)
     fn = result._ctx
-    fn._inplace_version = t._version  # the engine walks back past this node by version
+    # the engine walks back past this node by version (versions.recorded_inputs)
+    fn._inplace_version = fn._out_version = versions.version(t)
     t._ctx, t.requires_grad = fn, True
 
 
-def _bump(t: Tensor, op: str) -> None:
-    record = (op, *_caller())
-    if t._ctx is not None:
-        t._ctx._out_modified_by = record  # the node that made t can no longer read it
-    t._version += 1
-    t._modified_by = record
-    note_inplace_change()
-
-
-def _caller() -> tuple[str, int]:
-    """File and line of the innermost frame outside minigrad (cheap: no source read)."""
-    package = __file__.rsplit("ops", 1)[0]
-    frame = sys._getframe(1)
-    while frame.f_back is not None and frame.f_code.co_filename.startswith(package):
-        frame = frame.f_back
-    return frame.f_code.co_filename, frame.f_lineno
+def _bump(t: Tensor, op: str, recorded: bool = False) -> None:
+    versions.bump(t, op, versions.caller(), recorded)
 
 
 def _write_error(op: str, t: Tensor, shape: tuple[int, ...], exc: Exception) -> Exception:
@@ -173,42 +168,4 @@ def _write_error(op: str, t: Tensor, shape: tuple[int, ...], exc: Exception) -> 
         f"{op}: a value of shape {shape} cannot be written into a tensor of shape {t.shape} "
         "in place; an in-place op never changes a tensor's shape. Use an out-of-place op "
         "(t = t + x), which broadcasts to a new shape."
-    )
-
-
-# -- used by the engine's backward pass ------------------------------------------
-
-
-def recorded_inputs(fn: Function) -> tuple[Tensor, ...]:
-    """fn's inputs as fn used them. An input changed in place since then sits on a
-    newer node (see ops/inplace.py); walk back to the snapshot of the version fn
-    used, so the gradient reaches that version's history."""
-    if tuple(map(_version, fn.inputs)) == fn._versions:
-        return fn.inputs  # the common case: nothing was changed in place
-    recorded = []
-    for tensor, version in zip(fn.inputs, fn._versions, strict=True):
-        while tensor._ctx is not None and tensor._ctx._inplace_version > version:
-            tensor = tensor._ctx.inputs[0]
-        recorded.append(tensor)
-    return tuple(recorded)
-
-
-def check_saved(fn: Function, out: Tensor) -> None:
-    """PyTorch's rule: what backward reads must still hold the values forward saw."""
-    if "inputs" in fn.saves:
-        for index, (tensor, version) in enumerate(zip(fn.inputs, fn._versions, strict=True)):
-            if tensor._version != version:
-                _raise_modified(fn, f"input {index}", tensor.shape,
-                                getattr(tensor, "_modified_by", None))
-    if "out" in fn.saves and fn._out_modified_by is not None:
-        _raise_modified(fn, "its output", out.shape, fn._out_modified_by)
-
-
-def _raise_modified(fn: Function, what: str, shape: tuple[int, ...], by: Any) -> None:
-    where = f" by '{by[0]}' at {by[1]}:{by[2]}" if by else ""
-    raise RuntimeError(
-        f"backward: '{fn.op}' needs {what} (shape {shape}) to compute its gradient, but "
-        f"that tensor was modified in place{where} after '{fn.op}' used it, so the "
-        "gradient would be wrong. Use an out-of-place op there (x = x + 1 instead of "
-        "x += 1), or do the in-place change after backward."
     )
