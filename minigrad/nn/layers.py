@@ -1,0 +1,565 @@
+"""Layers for small models: convolution, pooling, dropout, normalization,
+embeddings, activations and attention (PyTorch's names, arguments and defaults).
+
+Each layer holds its parameters (and buffers) and calls a function of
+:mod:`minigrad.nn.functional` in ``forward``. Initial values are PyTorch's
+defaults, drawn from ``rng`` (a ``numpy.random.Generator``, a seed or
+``None``); ``dtype`` (default float64) is the parameters' dtype, and the
+input must share it.
+
+>>> import minigrad as mg
+>>> net = mg.nn.Sequential(mg.nn.Conv2d(1, 4, 3, padding=1, rng=0), mg.nn.ReLU(),
+...                        mg.nn.MaxPool2d(2), mg.nn.Flatten(), mg.nn.Linear(4 * 4 * 4, 10, rng=0))
+>>> net(mg.zeros((2, 1, 8, 8))).shape
+(2, 10)
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+import numpy as np
+
+from minigrad.nn import functional as F
+from minigrad.nn import init
+from minigrad.nn.modules import Linear, Module, as_layer_input, float_dtype
+from minigrad.ops.elementwise import where
+from minigrad.ops.reductions import softmax
+from minigrad.ops.shape import swapaxes
+from minigrad.tensor import Tensor
+
+__all__ = [
+    "AvgPool2d",
+    "BatchNorm1d",
+    "BatchNorm2d",
+    "Conv1d",
+    "Conv2d",
+    "Dropout",
+    "Embedding",
+    "Flatten",
+    "GELU",
+    "LayerNorm",
+    "LeakyReLU",
+    "MaxPool2d",
+    "MultiheadAttention",
+    "SiLU",
+    "Softplus",
+    "TransformerBlock",
+]
+
+
+def _rng(rng: Any) -> np.random.Generator:
+    return rng if isinstance(rng, np.random.Generator) else np.random.default_rng(rng)
+
+
+def _positive_int(layer: str, name: str, value: Any) -> int:
+    if not isinstance(value, (int, np.integer)) or isinstance(value, bool) or value < 1:
+        raise ValueError(f"{layer}: {name} must be a positive int, not {value!r}.")
+    return int(value)
+
+
+def _parameter(shape: tuple[int, ...], dtype: np.dtype) -> Tensor:
+    return Tensor(np.zeros(shape, dtype=dtype), requires_grad=True)
+
+
+# ---------------------------------------------------------------------------
+# Convolution and pooling
+# ---------------------------------------------------------------------------
+
+
+class _ConvNd(Module):
+    d = 2
+
+    def __init__(self, in_channels: int, out_channels: int, kernel_size: Any, stride: Any = 1,
+                 padding: Any = 0, dilation: Any = 1, groups: int = 1, bias: bool = True,
+                 padding_mode: str = "zeros", rng: Any = None, dtype: Any = None) -> None:
+        name = type(self).__name__
+        self.in_channels = _positive_int(name, "in_channels", in_channels)
+        self.out_channels = _positive_int(name, "out_channels", out_channels)
+        self.groups = _positive_int(name, "groups", groups)
+        if in_channels % groups or out_channels % groups:
+            raise ValueError(f"{name}: in_channels ({in_channels}) and out_channels "
+                             f"({out_channels}) must both be divisible by groups ({groups}).")
+        if padding_mode != "zeros":
+            raise ValueError(f"{name}: only padding_mode='zeros' is supported, not "
+                             f"{padding_mode!r}; pad the input with mg.pad first.")
+        self.kernel_size = F._tuple(kernel_size, self.d, "kernel_size", name)
+        self.stride = F._tuple(stride, self.d, "stride", name)
+        self.dilation = F._tuple(dilation, self.d, "dilation", name)
+        self.padding = padding if isinstance(padding, str) else F._tuple(
+            padding, self.d, "padding", name, minimum=0)
+        dtype = float_dtype(name, dtype)
+        gen = _rng(rng)
+        self.weight = _parameter((out_channels, in_channels // groups) + self.kernel_size, dtype)
+        init.kaiming_uniform_(self.weight, a=math.sqrt(5), rng=gen)  # PyTorch's default
+        self.bias = None
+        if bias:
+            fan_in = in_channels // groups * math.prod(self.kernel_size)
+            self.bias = init.uniform_(_parameter((out_channels,), dtype),
+                                      -1 / math.sqrt(fan_in), 1 / math.sqrt(fan_in), rng=gen)
+
+    def forward(self, x: Any) -> Tensor:
+        x = as_layer_input(self, x, self.weight.dtype)
+        return F._conv(x, self.weight, self.bias, self.stride, self.padding, self.dilation,
+                       self.groups, self.d, type(self).__name__)
+
+    def extra_repr(self) -> str:
+        text = (f"{self.in_channels}, {self.out_channels}, kernel_size={self.kernel_size}, "
+                f"stride={self.stride}")
+        if self.padding not in ((0,) * self.d, "valid"):
+            text += f", padding={self.padding}"
+        if self.dilation != (1,) * self.d:
+            text += f", dilation={self.dilation}"
+        if self.groups != 1:
+            text += f", groups={self.groups}"
+        return text + ("" if self.bias is not None else ", bias=False")
+
+
+class Conv1d(_ConvNd):
+    """1-d convolution over ``(N, C_in, L)``: weight ``(C_out, C_in / groups, k)``,
+    bias ``(C_out,)``, both U(-1/sqrt(fan_in), 1/sqrt(fan_in)) as PyTorch."""
+
+    d = 1
+
+
+class Conv2d(_ConvNd):
+    """2-d convolution over ``(N, C_in, H, W)``: weight ``(C_out, C_in / groups, kh, kw)``,
+    bias ``(C_out,)``, both U(-1/sqrt(fan_in), 1/sqrt(fan_in)) as PyTorch
+    (fan_in = C_in / groups * kh * kw). See :func:`minigrad.nn.functional.conv2d`.
+
+    >>> import minigrad as mg
+    >>> mg.nn.Conv2d(3, 8, 3, stride=2, padding=1, rng=0)(mg.zeros((1, 3, 9, 9))).shape
+    (1, 8, 5, 5)
+    """
+
+    d = 2
+
+
+class MaxPool2d(Module):
+    """Maximum over ``kernel_size`` windows (stride defaults to the kernel size); tied
+    maxima share the gradient."""
+
+    def __init__(self, kernel_size: Any, stride: Any = None, padding: Any = 0,
+                 dilation: Any = 1, return_indices: bool = False, ceil_mode: bool = False):
+        if return_indices:
+            raise ValueError("MaxPool2d: return_indices=True is not supported.")
+        self.kernel_size, self.stride, self.padding = kernel_size, stride, padding
+        self.dilation, self.ceil_mode = dilation, ceil_mode
+
+    def forward(self, x: Any) -> Tensor:
+        return F._pool("max", x, self.kernel_size, self.stride, self.padding, self.dilation,
+                       self.ceil_mode, 2, "MaxPool2d")
+
+    def extra_repr(self) -> str:
+        stride = self.kernel_size if self.stride is None else self.stride
+        return f"kernel_size={self.kernel_size}, stride={stride}, padding={self.padding}"
+
+
+class AvgPool2d(Module):
+    """Mean over ``kernel_size`` windows (stride defaults to the kernel size)."""
+
+    def __init__(self, kernel_size: Any, stride: Any = None, padding: Any = 0,
+                 ceil_mode: bool = False, count_include_pad: bool = True):
+        self.kernel_size, self.stride, self.padding = kernel_size, stride, padding
+        self.ceil_mode, self.count_include_pad = ceil_mode, count_include_pad
+
+    def forward(self, x: Any) -> Tensor:
+        return F._pool("avg", x, self.kernel_size, self.stride, self.padding, 1,
+                       self.ceil_mode, 2, "AvgPool2d", self.count_include_pad)
+
+    def extra_repr(self) -> str:
+        stride = self.kernel_size if self.stride is None else self.stride
+        return f"kernel_size={self.kernel_size}, stride={stride}, padding={self.padding}"
+
+
+class Flatten(Module):
+    """Merge axes ``start_dim`` to ``end_dim`` into one (default: all but the batch axis)."""
+
+    def __init__(self, start_dim: int = 1, end_dim: int = -1) -> None:
+        self.start_dim, self.end_dim = start_dim, end_dim
+
+    def forward(self, x: Any) -> Tensor:
+        x = x if isinstance(x, Tensor) else Tensor(x)
+        start, end = self.start_dim % max(x.ndim, 1), self.end_dim % max(x.ndim, 1)
+        if x.ndim == 0 or start > end:
+            raise ValueError(f"Flatten: cannot flatten axes {self.start_dim}..{self.end_dim} of "
+                             f"an input of shape {x.shape}.")
+        return x.reshape(x.shape[:start] + (-1,) + x.shape[end + 1:])
+
+    def extra_repr(self) -> str:
+        return f"start_dim={self.start_dim}, end_dim={self.end_dim}"
+
+
+# ---------------------------------------------------------------------------
+# Dropout and normalization
+# ---------------------------------------------------------------------------
+
+
+class Dropout(Module):
+    """In training mode, zero each element with probability ``p`` and scale the rest
+    by ``1 / (1 - p)``; in evaluation mode (``model.eval()``), the identity.
+    ``rng`` seeds the masks: the same seed gives the same sequence of masks."""
+
+    def __init__(self, p: float = 0.5, rng: Any = None) -> None:
+        if not 0.0 <= p <= 1.0:
+            raise ValueError(f"Dropout: p must be a probability in [0, 1], got {p}.")
+        self.p = float(p)
+        self.rng = _rng(rng)
+
+    def forward(self, x: Any) -> Tensor:
+        return F.dropout(x, self.p, training=self.training, rng=self.rng)
+
+    def extra_repr(self) -> str:
+        return f"p={self.p}"
+
+
+class _BatchNorm(Module):
+    ndims: tuple[int, ...] = (2, 3)
+    shape_text = "(N, C) or (N, C, L)"
+
+    def __init__(self, num_features: int, eps: float = 1e-5, momentum: float | None = 0.1,
+                 affine: bool = True, track_running_stats: bool = True,
+                 dtype: Any = None) -> None:
+        name = type(self).__name__
+        self.num_features = _positive_int(name, "num_features", num_features)
+        self.eps, self.momentum = eps, momentum
+        self.affine, self.track_running_stats = affine, track_running_stats
+        dtype = self._dtype = float_dtype(name, dtype)
+        self.weight = Tensor(np.ones(num_features, dtype), requires_grad=True) if affine else None
+        self.bias = Tensor(np.zeros(num_features, dtype), requires_grad=True) if affine else None
+        if track_running_stats:
+            self.register_buffer("running_mean", Tensor(np.zeros(num_features, dtype)))
+            self.register_buffer("running_var", Tensor(np.ones(num_features, dtype)))
+            self.register_buffer("num_batches_tracked", Tensor(np.array(0, dtype=np.int64)))
+        else:
+            self.running_mean = self.running_var = self.num_batches_tracked = None
+
+    def forward(self, x: Any) -> Tensor:
+        name = type(self).__name__
+        dtype = next((t.dtype for t in (self.weight, self.running_mean) if t is not None),
+                     self._dtype)  # the parameters' dtype, after any model.to(dtype)
+        x = as_layer_input(self, x, dtype)
+        if x.ndim not in self.ndims:
+            raise ValueError(f"{name}: expected input of shape {self.shape_text}, got shape "
+                             f"{x.shape}.")
+        if x.shape[1] != self.num_features:
+            raise ValueError(f"{name}: input has {x.shape[1]} channels on axis 1 (shape "
+                             f"{x.shape}) but the layer has num_features={self.num_features}. "
+                             f"Build {name}({x.shape[1]}) or fix the input.")
+        momentum = self.momentum
+        if self.training and self.track_running_stats:
+            self.num_batches_tracked.data += 1  # a counter: not part of any graph
+            if momentum is None:  # a cumulative average, as PyTorch
+                momentum = 1.0 / float(self.num_batches_tracked.data)
+        use_batch = self.training or self.running_mean is None
+        stats = (self.running_mean, self.running_var) if (
+            not self.training or self.track_running_stats) else (None, None)
+        return F.batch_norm(x, *stats, self.weight, self.bias, training=use_batch,
+                            momentum=momentum if momentum is not None else 0.0, eps=self.eps)
+
+    def extra_repr(self) -> str:
+        return (f"{self.num_features}, eps={self.eps}, momentum={self.momentum}, "
+                f"affine={self.affine}, track_running_stats={self.track_running_stats}")
+
+
+class BatchNorm1d(_BatchNorm):
+    """Batch normalization over ``(N, C)`` or ``(N, C, L)``: each channel normalized by the
+    batch's mean and (biased) variance in training, by the running statistics in
+    evaluation; ``running_mean``, ``running_var`` and ``num_batches_tracked`` are
+    buffers (saved in ``state_dict``, not trained), updated as PyTorch does
+    (``momentum``; the running variance is unbiased). ``weight`` starts at 1,
+    ``bias`` at 0.
+
+    >>> import minigrad as mg
+    >>> bn = mg.nn.BatchNorm1d(3)
+    >>> y = bn(mg.randn((8, 3), rng=0))
+    >>> bool(abs(y.data.mean(axis=0)).max() < 1e-12)
+    True
+    """
+
+    ndims = (2, 3)
+    shape_text = "(N, C) or (N, C, L)"
+
+
+class BatchNorm2d(_BatchNorm):
+    """Batch normalization over ``(N, C, H, W)``, per channel (see :class:`BatchNorm1d`)."""
+
+    ndims = (4,)
+    shape_text = "(N, C, H, W)"
+
+
+class LayerNorm(Module):
+    """Normalize over the last axes (``normalized_shape``), then scale and shift by
+    ``weight`` (ones) and ``bias`` (zeros) of that shape."""
+
+    def __init__(self, normalized_shape: Any, eps: float = 1e-5,
+                 elementwise_affine: bool = True, bias: bool = True, dtype: Any = None) -> None:
+        shape = (tuple(normalized_shape) if isinstance(normalized_shape, (list, tuple))
+                 else (normalized_shape,))
+        for n in shape:
+            _positive_int("LayerNorm", "normalized_shape", n)
+        self.normalized_shape = tuple(int(n) for n in shape)
+        self.eps, self.elementwise_affine = eps, elementwise_affine
+        dtype = float_dtype("LayerNorm", dtype)
+        self.weight = self.bias = None
+        if elementwise_affine:
+            self.weight = Tensor(np.ones(self.normalized_shape, dtype), requires_grad=True)
+            if bias:
+                self.bias = Tensor(np.zeros(self.normalized_shape, dtype), requires_grad=True)
+        self._dtype = dtype
+
+    def forward(self, x: Any) -> Tensor:
+        x = as_layer_input(self, x, self._dtype if self.weight is None else self.weight.dtype)
+        F._check_normalized_shape(x.shape, self.normalized_shape, "LayerNorm")
+        return F.layer_norm(x, self.normalized_shape, self.weight, self.bias, self.eps)
+
+    def extra_repr(self) -> str:
+        return (f"{self.normalized_shape}, eps={self.eps}, "
+                f"elementwise_affine={self.elementwise_affine}")
+
+
+class Embedding(Module):
+    """A lookup table: integer indices of any shape -> rows of ``weight``
+    (``(num_embeddings, embedding_dim)``, drawn from N(0, 1) as PyTorch; the row
+    ``padding_idx``, if given, starts at 0 and gets no gradient).
+
+    >>> import minigrad as mg
+    >>> emb = mg.nn.Embedding(27, 10, rng=0)
+    >>> emb([[1, 2, 3], [4, 5, 6]]).shape
+    (2, 3, 10)
+    """
+
+    def __init__(self, num_embeddings: int, embedding_dim: int, padding_idx: int | None = None,
+                 rng: Any = None, dtype: Any = None) -> None:
+        self.num_embeddings = _positive_int("Embedding", "num_embeddings", num_embeddings)
+        self.embedding_dim = _positive_int("Embedding", "embedding_dim", embedding_dim)
+        if padding_idx is not None:
+            if not -num_embeddings <= padding_idx < num_embeddings:
+                raise ValueError(f"Embedding: padding_idx {padding_idx} is out of range for "
+                                 f"{num_embeddings} embeddings.")
+            padding_idx = padding_idx % num_embeddings
+        self.padding_idx = padding_idx
+        dtype = float_dtype("Embedding", dtype)
+        self.weight = init.normal_(_parameter((num_embeddings, embedding_dim), dtype), rng=rng)
+        if padding_idx is not None:
+            self.weight.data[padding_idx] = 0
+
+    def forward(self, indices: Any) -> Tensor:
+        F._indices(indices, self.num_embeddings, "Embedding")
+        return F.embedding(indices, self.weight, self.padding_idx)
+
+    def extra_repr(self) -> str:
+        text = f"{self.num_embeddings}, {self.embedding_dim}"
+        return text + (f", padding_idx={self.padding_idx}" if self.padding_idx is not None
+                       else "")
+
+
+# ---------------------------------------------------------------------------
+# Activations
+# ---------------------------------------------------------------------------
+
+
+class GELU(Module):
+    """x * Phi(x); ``approximate="tanh"`` for the tanh formula."""
+
+    def __init__(self, approximate: str = "none") -> None:
+        if approximate not in ("none", "tanh"):
+            raise ValueError(f"GELU: approximate must be 'none' or 'tanh', not {approximate!r}.")
+        self.approximate = approximate
+
+    def forward(self, x: Any) -> Tensor:
+        return F.gelu(x, approximate=self.approximate)
+
+    def extra_repr(self) -> str:
+        return f"approximate={self.approximate!r}"
+
+
+class LeakyReLU(Module):
+    """x where x > 0, else ``negative_slope * x``."""
+
+    def __init__(self, negative_slope: float = 0.01) -> None:
+        self.negative_slope = negative_slope
+
+    def forward(self, x: Any) -> Tensor:
+        return F.leaky_relu(x, self.negative_slope)
+
+    def extra_repr(self) -> str:
+        return f"negative_slope={self.negative_slope}"
+
+
+class SiLU(Module):
+    """x * sigmoid(x)."""
+
+    def forward(self, x: Any) -> Tensor:
+        return F.silu(x)
+
+
+class Softplus(Module):
+    """log(1 + exp(beta x)) / beta (x itself above ``threshold``)."""
+
+    def __init__(self, beta: float = 1.0, threshold: float = 20.0) -> None:
+        self.beta, self.threshold = beta, threshold
+
+    def forward(self, x: Any) -> Tensor:
+        return F.softplus(x, self.beta, self.threshold)
+
+    def extra_repr(self) -> str:
+        return f"beta={self.beta}, threshold={self.threshold}"
+
+
+# ---------------------------------------------------------------------------
+# Attention
+# ---------------------------------------------------------------------------
+
+
+class MultiheadAttention(Module):
+    """Multi-head attention as PyTorch's ``nn.MultiheadAttention``, batch first by default.
+
+    Parameters (PyTorch's names and initialization): ``in_proj_weight``
+    ``(3E, E)`` (Xavier-uniform), ``in_proj_bias`` ``(3E,)`` (zeros), ``out_proj``
+    a ``Linear(E, E)`` (bias zeros). ``forward(query, key, value,
+    key_padding_mask=None, need_weights=True, attn_mask=None,
+    average_attn_weights=True, is_causal=False)`` returns ``(output, weights)``
+    with weights ``(N, L, S)`` averaged over heads (``(N, heads, L, S)`` when
+    ``average_attn_weights=False``; ``None`` when ``need_weights=False``).
+    Masks follow PyTorch: a boolean ``attn_mask`` ``(L, S)`` or ``(N * heads, L, S)``
+    is True where attention is *not* allowed, a float one is added to the
+    scores; ``key_padding_mask`` ``(N, S)`` is True at keys to ignore.
+    ``is_causal=True`` without a mask builds the causal mask.
+
+    >>> import minigrad as mg
+    >>> mha = mg.nn.MultiheadAttention(8, 2, rng=0)
+    >>> x = mg.randn((3, 5, 8), rng=1)
+    >>> out, w = mha(x, x, x)
+    >>> out.shape, w.shape
+    ((3, 5, 8), (3, 5, 5))
+    """
+
+    def __init__(self, embed_dim: int, num_heads: int, dropout: float = 0.0, bias: bool = True,
+                 batch_first: bool = True, rng: Any = None, dtype: Any = None) -> None:
+        self.embed_dim = _positive_int("MultiheadAttention", "embed_dim", embed_dim)
+        self.num_heads = _positive_int("MultiheadAttention", "num_heads", num_heads)
+        if embed_dim % num_heads:
+            raise ValueError(f"MultiheadAttention: embed_dim ({embed_dim}) must be divisible by "
+                             f"num_heads ({num_heads}).")
+        if not 0.0 <= dropout < 1.0:
+            raise ValueError(f"MultiheadAttention: dropout must be in [0, 1), got {dropout}.")
+        self.head_dim = embed_dim // num_heads
+        self.dropout, self.batch_first = float(dropout), batch_first
+        dtype = float_dtype("MultiheadAttention", dtype)
+        gen = _rng(rng)
+        self.in_proj_weight = init.xavier_uniform_(_parameter((3 * embed_dim, embed_dim), dtype),
+                                                   rng=gen)
+        self.in_proj_bias = _parameter((3 * embed_dim,), dtype) if bias else None
+        self.out_proj = Linear(embed_dim, embed_dim, bias=bias, rng=gen, dtype=dtype)
+        if bias:
+            init.zeros_(self.out_proj.bias)
+        self.rng = gen
+
+    def forward(self, query: Any, key: Any, value: Any, key_padding_mask: Any = None,
+                need_weights: bool = True, attn_mask: Any = None,
+                average_attn_weights: bool = True, is_causal: bool = False) -> tuple:
+        dtype = self.in_proj_weight.dtype
+        q, k, v = (as_layer_input(self, t, dtype) for t in (query, key, value))
+        if not self.batch_first:
+            q, k, v = (swapaxes(t, 0, 1) if t.ndim == 3 else t for t in (q, k, v))
+        E, H, D = self.embed_dim, self.num_heads, self.head_dim
+        for name, t in (("query", q), ("key", k), ("value", v)):
+            if t.ndim != 3 or t.shape[-1] != E:
+                layout = "(N, L, E)" if self.batch_first else "(L, N, E)"
+                raise ValueError(f"MultiheadAttention: {name} must have shape {layout} with "
+                                 f"E = embed_dim = {E}, got {tuple(t.shape)}.")
+        n, L, S = q.shape[0], q.shape[1], k.shape[1]
+        if k.shape[:2] != v.shape[:2] or k.shape[0] != n:
+            raise ValueError(f"MultiheadAttention: key {k.shape} and value {v.shape} must have "
+                             f"the same batch and length, and the batch of query {q.shape}.")
+        w, b = self.in_proj_weight, self.in_proj_bias
+        heads = []
+        for i, t in enumerate((q, k, v)):
+            proj = t @ w[i * E:(i + 1) * E].T
+            if b is not None:
+                proj = proj + b[i * E:(i + 1) * E]
+            heads.append(swapaxes(proj.reshape(n, t.shape[1], H, D), 1, 2))  # (N, H, len, D)
+        qh, kh, vh = heads
+        scores = (qh @ swapaxes(kh, -1, -2)) * (1.0 / math.sqrt(D))  # (N, H, L, S)
+        scores = self._masked(scores, attn_mask, key_padding_mask, is_causal, n, L, S)
+        weights = softmax(scores, axis=-1)
+        if self.training and self.dropout > 0.0:
+            weights = F.dropout(weights, self.dropout, training=True, rng=self.rng)
+        out = swapaxes(weights @ vh, 1, 2).reshape(n, L, E)
+        out = self.out_proj(out)
+        if not self.batch_first:
+            out = swapaxes(out, 0, 1)
+        if not need_weights:
+            return out, None
+        return out, (weights.mean(axis=1) if average_attn_weights else weights)
+
+    def _masked(self, scores: Tensor, attn_mask: Any, key_padding_mask: Any, is_causal: bool,
+                n: int, L: int, S: int) -> Tensor:
+        H = self.num_heads
+        if attn_mask is None and is_causal:
+            attn_mask = ~np.tril(np.ones((L, S), dtype=bool))
+        if attn_mask is not None:
+            mask = attn_mask.data if isinstance(attn_mask, Tensor) else np.asarray(attn_mask)
+            if mask.shape == (L, S):
+                mask = mask.reshape(1, 1, L, S)
+            elif mask.shape == (n * H, L, S):
+                mask = mask.reshape(n, H, L, S)
+            else:
+                raise ValueError(f"MultiheadAttention: attn_mask has shape {mask.shape} but must "
+                                 f"be (L, S) = ({L}, {S}) or (N * num_heads, L, S) = "
+                                 f"({n * H}, {L}, {S}) for query length {L} and key length {S}.")
+            scores = _apply_mask(scores, mask)
+        if key_padding_mask is not None:
+            mask = (key_padding_mask.data if isinstance(key_padding_mask, Tensor)
+                    else np.asarray(key_padding_mask))
+            if mask.shape != (n, S):
+                raise ValueError(f"MultiheadAttention: key_padding_mask has shape {mask.shape} "
+                                 f"but must be (N, S) = ({n}, {S}): True at keys to ignore.")
+            scores = _apply_mask(scores, mask.reshape(n, 1, 1, S))
+        return scores
+
+    def extra_repr(self) -> str:
+        return f"embed_dim={self.embed_dim}, num_heads={self.num_heads}, dropout={self.dropout}"
+
+
+def _apply_mask(scores: Tensor, mask: np.ndarray) -> Tensor:
+    """PyTorch's nn.MultiheadAttention convention: a bool mask is True where attention
+    is NOT allowed (-inf there); a float mask is added."""
+    if mask.dtype == bool:
+        return where(mask, -np.inf, scores)
+    return scores + mask.astype(scores.dtype, copy=False)
+
+
+class TransformerBlock(Module):
+    """A pre-norm transformer block (as in GPT-2 and makemore's transformer):
+    ``x + attn(ln1(x))`` then ``x + mlp(ln2(x))``, with a GELU MLP of width
+    ``mlp_ratio * embed_dim``. ``causal=True`` masks attention to earlier positions.
+    Input and output ``(N, T, embed_dim)``.
+
+    >>> import minigrad as mg
+    >>> block = mg.nn.TransformerBlock(16, 4, rng=0)
+    >>> block(mg.randn((2, 8, 16), rng=1)).shape
+    (2, 8, 16)
+    """
+
+    def __init__(self, embed_dim: int, num_heads: int, mlp_ratio: int = 4, dropout: float = 0.0,
+                 causal: bool = True, rng: Any = None, dtype: Any = None) -> None:
+        gen = _rng(rng)
+        self.causal = causal
+        self.ln1 = LayerNorm(embed_dim, dtype=dtype)
+        self.attn = MultiheadAttention(embed_dim, num_heads, dropout=dropout, rng=gen,
+                                       dtype=dtype)
+        self.ln2 = LayerNorm(embed_dim, dtype=dtype)
+        self.fc = Linear(embed_dim, mlp_ratio * embed_dim, rng=gen, dtype=dtype)
+        self.act = GELU()
+        self.proj = Linear(mlp_ratio * embed_dim, embed_dim, rng=gen, dtype=dtype)
+        self.drop = Dropout(dropout, rng=gen)
+
+    def forward(self, x: Any, attn_mask: Any = None) -> Tensor:
+        h = self.ln1(x)
+        attended, _ = self.attn(h, h, h, attn_mask=attn_mask, need_weights=False,
+                                is_causal=self.causal and attn_mask is None)
+        x = x + self.drop(attended)
+        return x + self.drop(self.proj(self.act(self.fc(self.ln2(x)))))
