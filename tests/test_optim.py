@@ -1,4 +1,4 @@
-"""mg.optim: GD, SGD and Adam step for step against torch.optim; minimize."""
+"""mg.optim: every optimizer step for step against torch.optim; groups, resuming; minimize."""
 
 from __future__ import annotations
 
@@ -9,14 +9,19 @@ import minigrad as mg
 from minigrad import optim
 
 
-def _run_both(ours, theirs, kwargs, steps=25, skip_second_at=None):
-    """Feed identical gradients to both optimizers; return the largest difference."""
+def _run_both(ours, theirs, kwargs, steps=20, skip_second_at=None, groups=None):
+    """Feed identical gradients to both optimizers; return the largest difference.
+    ``groups``: per-group options for the two parameters (then two groups)."""
     torch = pytest.importorskip("torch")
     rng = np.random.default_rng(0)
     starts = [rng.normal(size=(3, 2)), rng.normal(size=4)]
     ps = [mg.tensor(s, requires_grad=True) for s in starts]
     ts = [torch.tensor(s, requires_grad=True) for s in starts]
-    opt, topt = ours(ps, **kwargs), theirs(ts, **kwargs)
+    if groups is None:
+        opt, topt = ours(ps, **kwargs), theirs(ts, **kwargs)
+    else:
+        opt = ours([{"params": [p], **g} for p, g in zip(ps, groups, strict=True)], **kwargs)
+        topt = theirs([{"params": [t], **g} for t, g in zip(ts, groups, strict=True)], **kwargs)
     for step in range(steps):
         for i, (p, t) in enumerate(zip(ps, ts, strict=True)):
             if i == 1 and skip_second_at is not None and step in skip_second_at:
@@ -36,6 +41,8 @@ def _run_both(ours, theirs, kwargs, steps=25, skip_second_at=None):
     {"lr": 0.1, "momentum": 0.9, "weight_decay": 0.01},
     {"lr": 0.1, "momentum": 0.9, "nesterov": True, "weight_decay": 0.1},
     {"lr": 0.1, "weight_decay": 0.3},
+    {"lr": 0.1, "momentum": 0.9, "dampening": 0.3},
+    {"lr": 0.1, "momentum": 0.8, "maximize": True},
 ])
 def test_sgd_matches_torch(kwargs):
     torch = pytest.importorskip("torch")
@@ -52,15 +59,69 @@ def test_gd_is_torch_sgd_without_momentum():
     {"lr": 0.01, "betas": (0.8, 0.99)},
     {"lr": 0.05, "eps": 1e-3},
     {"lr": 0.01, "weight_decay": 0.1},
+    {"lr": 0.02, "amsgrad": True},
+    {"lr": 0.02, "amsgrad": True, "weight_decay": 0.05, "maximize": True},
 ])
 def test_adam_matches_torch(kwargs):
     torch = pytest.importorskip("torch")
     assert _run_both(optim.Adam, torch.optim.Adam, kwargs) < 1e-12
 
 
+@pytest.mark.parametrize("kwargs", [
+    {},
+    {"lr": 0.01, "weight_decay": 0.1},
+    {"lr": 0.02, "betas": (0.85, 0.95), "eps": 1e-4, "weight_decay": 0.0},
+    {"lr": 0.02, "amsgrad": True},
+    {"lr": 0.02, "amsgrad": True, "weight_decay": 0.3, "maximize": True},
+])
+def test_adamw_matches_torch(kwargs):
+    torch = pytest.importorskip("torch")
+    assert _run_both(optim.AdamW, torch.optim.AdamW, kwargs) < 1e-12
+
+
+@pytest.mark.parametrize("kwargs", [
+    {},
+    {"lr": 0.01, "alpha": 0.9},
+    {"lr": 0.01, "momentum": 0.9},
+    {"lr": 0.01, "centered": True},
+    {"lr": 0.005, "centered": True, "momentum": 0.5, "weight_decay": 0.1, "eps": 1e-3},
+    {"lr": 0.01, "weight_decay": 0.2, "maximize": True},
+])
+def test_rmsprop_matches_torch(kwargs):
+    torch = pytest.importorskip("torch")
+    assert _run_both(optim.RMSprop, torch.optim.RMSprop, kwargs) < 1e-12
+
+
+@pytest.mark.parametrize("kwargs", [
+    {},
+    {"lr": 0.1, "lr_decay": 0.05},
+    {"lr": 0.1, "initial_accumulator_value": 0.5, "eps": 1e-3},
+    {"lr": 0.1, "weight_decay": 0.2, "lr_decay": 0.01, "maximize": True},
+])
+def test_adagrad_matches_torch(kwargs):
+    torch = pytest.importorskip("torch")
+    assert _run_both(optim.Adagrad, torch.optim.Adagrad, kwargs) < 1e-12
+
+
+@pytest.mark.parametrize("ours, theirs, kwargs, groups", [
+    ("SGD", "SGD", {"lr": 0.1, "momentum": 0.9}, [{}, {"lr": 0.01, "nesterov": True}]),
+    ("Adam", "Adam", {"lr": 0.01}, [{"betas": (0.8, 0.9)}, {"weight_decay": 0.1}]),
+    ("AdamW", "AdamW", {}, [{"lr": 0.05}, {"amsgrad": True, "weight_decay": 0.0}]),
+    ("RMSprop", "RMSprop", {"lr": 0.01}, [{"centered": True}, {"momentum": 0.9}]),
+    ("Adagrad", "Adagrad", {"lr": 0.1}, [{"lr_decay": 0.1}, {}]),
+])
+def test_parameter_groups_match_torch(ours, theirs, kwargs, groups):
+    torch = pytest.importorskip("torch")
+    assert _run_both(getattr(optim, ours), getattr(torch.optim, theirs), kwargs,
+                     groups=groups) < 1e-12
+
+
 @pytest.mark.parametrize("ours, theirs, kwargs", [
     ("SGD", "SGD", {"lr": 0.1, "momentum": 0.9}),
     ("Adam", "Adam", {"lr": 0.01}),
+    ("AdamW", "AdamW", {"lr": 0.01}),
+    ("RMSprop", "RMSprop", {"lr": 0.01, "momentum": 0.5, "centered": True}),
+    ("Adagrad", "Adagrad", {"lr": 0.1}),
 ])
 def test_params_without_grad_are_skipped_like_torch(ours, theirs, kwargs):
     torch = pytest.importorskip("torch")
@@ -91,6 +152,16 @@ def test_zero_grad_sets_none():
     (lambda p: optim.SGD(p, lr=0.1, momentum=1.0), r"momentum must lie in \[0, 1\)"),
     (lambda p: optim.SGD(p, lr=0.1, momentum=-0.1), r"momentum must lie in \[0, 1\)"),
     (lambda p: optim.SGD(p, lr=0.1, nesterov=True), "nesterov=True needs momentum"),
+    (lambda p: optim.SGD(p, lr=0.1, momentum=0.9, nesterov=True, dampening=0.1),
+     "nesterov=True needs momentum > 0 and dampening=0"),
+    (lambda p: optim.AdamW(p, betas=(1.0, 0.9)), r"AdamW: betas\[0\] must lie in \[0, 1\)"),
+    (lambda p: optim.RMSprop(p, alpha=1.5), r"RMSprop: alpha must lie in \[0, 1\]"),
+    (lambda p: optim.RMSprop(p, momentum=-1), r"RMSprop: momentum must lie in \[0, 1\)"),
+    (lambda p: optim.Adagrad(p, lr_decay=-1), "Adagrad: lr_decay must be >= 0"),
+    (lambda p: optim.SGD([{"params": p, "momentum": 2.0}], lr=0.1),
+     r"SGD: momentum must lie in \[0, 1\)"),
+    (lambda p: optim.SGD([{"params": p}, {"params": p}], lr=0.1),
+     "appears more than once across the parameter groups"),
     (lambda p: optim.SGD(p, lr=0.1, weight_decay=-1), "weight_decay must be >= 0"),
     (lambda p: optim.Adam(p, betas=(0.9, 1.0)), r"betas\[1\] must lie in \[0, 1\)"),
     (lambda p: optim.Adam(p, eps=-1e-8), "eps must be >= 0"),
@@ -101,6 +172,116 @@ def test_zero_grad_sets_none():
 def test_bad_hyperparameters(make, match):
     with pytest.raises(ValueError, match=match):
         make([mg.tensor([1.0], requires_grad=True)])
+
+
+# -- parameter groups, state_dict, resuming -----------------------------------------
+
+_EVERY_OPTIMIZER = [
+    (optim.GD, {"lr": 0.1}),
+    (optim.SGD, {"lr": 0.05, "momentum": 0.9, "nesterov": True, "weight_decay": 0.01}),
+    (optim.Adam, {"lr": 0.01, "amsgrad": True}),
+    (optim.AdamW, {"lr": 0.01}),
+    (optim.RMSprop, {"lr": 0.01, "momentum": 0.5, "centered": True}),
+    (optim.Adagrad, {"lr": 0.1, "lr_decay": 0.01}),
+]
+
+
+def _train(model, opt, X, y, steps):
+    for _ in range(steps):
+        opt.zero_grad()
+        mg.losses.mse(model(X), y).backward()
+        opt.step()
+
+
+@pytest.mark.parametrize("make, kwargs", _EVERY_OPTIMIZER)
+def test_state_dict_resumes_training_exactly(make, kwargs):
+    rng = np.random.default_rng(0)
+    X, y = mg.tensor(rng.normal(size=(16, 3))), mg.tensor(rng.normal(size=(16, 1)))
+    straight = mg.nn.MLP([3, 8, 1], rng=1)
+    opt = make([{"params": straight.layers[0].parameters()},
+                {"params": straight.layers[2].parameters(), "lr": kwargs["lr"] / 2}], **kwargs)
+    _train(straight, opt, X, y, 20)
+
+    first = mg.nn.MLP([3, 8, 1], rng=1)
+    opt = make([{"params": first.layers[0].parameters()},
+                {"params": first.layers[2].parameters(), "lr": kwargs["lr"] / 2}], **kwargs)
+    _train(first, opt, X, y, 10)
+    model_state, opt_state = first.state_dict(), opt.state_dict()
+    _train(first, opt, X, y, 3)  # later steps must not leak into the saved state
+    resumed = mg.nn.MLP([3, 8, 1], rng=7)
+    opt = make([{"params": resumed.layers[0].parameters()},
+                {"params": resumed.layers[2].parameters()}], **kwargs)
+    resumed.load_state_dict(model_state)
+    opt.load_state_dict(opt_state)
+    assert opt.param_groups[1]["lr"] == kwargs["lr"] / 2  # options come back too
+    _train(resumed, opt, X, y, 10)
+    for a, b in zip(straight.parameters(), resumed.parameters(), strict=True):
+        np.testing.assert_array_equal(a.data, b.data)  # bitwise
+
+
+def test_state_dict_layout_is_torchs():
+    a, b = mg.tensor([1.0, 2.0], requires_grad=True), mg.tensor([3.0], requires_grad=True)
+    opt = optim.Adam([{"params": [a]}, {"params": [b], "lr": 0.1}], lr=0.01)
+    (a.sum() + b.sum()).backward()
+    opt.step()
+    state = opt.state_dict()
+    assert [g["params"] for g in state["param_groups"]] == [[0], [1]]
+    assert [g["lr"] for g in state["param_groups"]] == [0.01, 0.1]
+    assert sorted(state["state"][0]) == ["exp_avg", "exp_avg_sq", "step"]
+    assert state["state"][1]["step"] == 1
+    state["state"][0]["exp_avg"][:] = 99.0  # a copy
+    assert not np.any(opt.state[a]["exp_avg"] == 99.0)
+    assert opt.params == [a, b] and opt.lr == 0.01
+
+
+def test_load_state_dict_errors():
+    a = mg.tensor([1.0, 2.0], requires_grad=True)
+    opt = optim.Adam([a])
+    (a * a).sum().backward()
+    opt.step()
+    state = opt.state_dict()
+    with pytest.raises(ValueError, match=r"groups of \[1\] parameters, this one \[2\]"):
+        optim.Adam([a, mg.tensor([1.0], requires_grad=True)]).load_state_dict(state)
+    with pytest.raises(ValueError, match=r"'exp_avg' of parameter 0 has shape \(2,\).*\(3,\)"):
+        optim.Adam([mg.tensor([1.0, 2.0, 3.0], requires_grad=True)]).load_state_dict(state)
+    with pytest.raises(ValueError, match="expected a dict with 'state' and 'param_groups'"):
+        opt.load_state_dict({"exp_avg": 1})
+
+
+def test_group_options_errors():
+    p = mg.tensor([1.0], requires_grad=True)
+    with pytest.raises(TypeError, match=r"SGD: group 0 has unknown options \['momentun'\]"):
+        optim.SGD([{"params": [p], "momentun": 0.9}], lr=0.1)
+    with pytest.raises(TypeError, match="group 0 must be a dict with a 'params' entry"):
+        optim.SGD([{"lr": 0.1}], lr=0.1)
+    with pytest.raises(ValueError, match="group 1 has an empty parameter list"):
+        optim.SGD([{"params": [p]}, {"params": []}], lr=0.1)
+
+
+def test_step_marks_parameters_modified_so_stale_graphs_name_it():
+    w = mg.tensor([1.0, 2.0], requires_grad=True)
+    opt = optim.SGD([w], lr=0.1)
+    loss = (w * w).sum()
+    loss.backward(retain_graph=True)
+    opt.step()
+    with pytest.raises(RuntimeError, match="SGD.step"):
+        loss.backward()
+
+
+def test_closure_and_zero_grad_without_none():
+    w = mg.tensor([1.0, 2.0], requires_grad=True)
+    opt = optim.SGD([w], lr=0.1)
+
+    def closure():
+        opt.zero_grad(set_to_none=False)
+        loss = (w * w).sum()
+        loss.backward()
+        return loss
+
+    assert float(opt.step(closure).item()) == 5.0
+    np.testing.assert_allclose(w.data, [0.8, 1.6])
+    opt.zero_grad(set_to_none=False)
+    assert w.grad is not None and not w.grad.data.any()
 
 
 # -- minimize ----------------------------------------------------------------------
