@@ -92,7 +92,7 @@ def main(argv: list[str] | None = None) -> dict[str, float]:
         right.set(title="MSE per optimizer step", xlabel="step", ylabel="MSE")
         right.legend()
         fig.tight_layout()
-        fig.savefig(args.plot, dpi=110)
+        fig.savefig(args.plot, dpi=175)  # 1925 px wide: sharp on a 1920 x 1080 slide
         print(f"\nplot written to {args.plot}")
     return gaps
 

@@ -653,6 +653,11 @@ main {{ flex: 1; display: flex; min-height: 0; }}
 #text {{ width: 34em; max-width: 40%; overflow: auto; border-left: 1px solid #ddd;
          background: #f8f8f8; }}
 #text pre {{ margin: 0; padding: 12px; font-size: 15px; white-space: pre-wrap; }}
+main.column {{ flex-direction: column; }}
+main.column #view {{ flex: none; }}
+main.column #text {{ flex: 1; width: auto; max-width: none; border-left: none;
+                    border-top: 1px solid #ddd; }}
+main.column #text pre {{ font-size: 18px; }}
 .frame {{ display: none; }}
 .frame.current {{ display: block; }}
 .graph svg {{ display: block; margin: 0 auto; }}
@@ -673,13 +678,20 @@ title="zoom in">+</button>
   var graphs = document.querySelectorAll('#view .frame'),
       texts = document.querySelectorAll('#text .frame'), view = document.getElementById('view'),
       k = 0, zoom = 1;
+  var main = document.querySelector('main'), text = document.getElementById('text');
   function size(i) {{
-    // natural size, grown to fill the view (never shrunk below it: text stays readable)
+    // natural size, grown to fill the space (never shrunk: text stays readable); the
+    // step's text goes beside a tall graph and below a wide one, so no space is left empty
     var svg = graphs[i].querySelector('svg');
     if (!svg) return;
     var w = parseFloat(svg.getAttribute('data-w')), h = parseFloat(svg.getAttribute('data-h'));
-    var fit = Math.min((view.clientWidth - 16) / w, (view.clientHeight - 16) / h);
+    var W = main.clientWidth - 16, H = main.clientHeight - 16, side = Math.min(W * 0.4, 560);
+    var row = Math.min((W - side) / w, H / h), column = Math.min(W / w, (H - 200) / h);
+    var fit = Math.max(row, column);
     var s = Math.max(1, Math.min(fit, 2)) * zoom;
+    var wide = column > row;
+    main.classList.toggle('column', wide);
+    view.style.height = wide ? Math.min(h * s + 16, H - 150) + 'px' : '';
     svg.setAttribute('width', (w * s) + 'px');
     svg.setAttribute('height', (h * s) + 'px');
   }}
