@@ -25,7 +25,7 @@ from typing import Any
 import numpy as np
 
 from minigrad.engine import Function
-from minigrad.ops.elementwise import log, sigmoid, where
+from minigrad.ops.elementwise import log, log1p, sigmoid, where
 from minigrad.ops.reductions import log_softmax, softmax
 from minigrad.tensor import Tensor
 
@@ -173,19 +173,22 @@ def huber(pred: Any, target: Any, delta: float = 1.0, reduction: str = "mean") -
 
 class BinaryCrossEntropy(Function):
     """out = -(t log p + (1 - t) log(1 - p)), each log clamped at -100 (as PyTorch);
-    d out/dp = (p - t) / max(p (1 - p), 1e-12),   d out/dt = log(1 - p) - log p"""
+    d out/dp = (p - t) / max(p (1 - p), 1e-12),   d out/dt = log(1 - p) - log p (unclamped,
+    as PyTorch: inf at p = 0)"""
 
     def forward(self, p, t):
         with np.errstate(divide="ignore"):
-            self.log_p = np.maximum(np.log(p), -100.0)
-            self.log_q = np.maximum(np.log1p(-p), -100.0)
-        return -(t * self.log_p + (1 - t) * self.log_q)
+            log_p = np.maximum(np.log(p), -100.0)
+            log_q = np.maximum(np.log1p(-p), -100.0)
+        return -(t * log_p + (1 - t) * log_q)
 
     def backward(self, grad, out, p, t):
-        grad_p = None
+        grad_p = grad_t = None
         if self.needs_input_grad[0]:
             grad_p = grad * (p - t) / ((1 - p) * p).clip(1e-12, None)
-        grad_t = grad * (self.log_q - self.log_p) if self.needs_input_grad[1] else None
+        if self.needs_input_grad[1]:  # -logit(p), unclamped as PyTorch's; minigrad ops, so
+            with np.errstate(divide="ignore"):  # that create_graph can differentiate it in p
+                grad_t = grad * (log1p(-p) - log(p))
         return grad_p, grad_t
 
 
