@@ -12,6 +12,7 @@ __all__ = ["MLP", "Linear", "Module", "ModuleDict", "ModuleList", "ReLU", "Seque
            "Tanh"]
 
 from minigrad.nn import functional, init  # noqa: E402  (mg.nn.functional, mg.nn.init)
+from minigrad.nn import utils  # noqa: E402  (mg.nn.utils: gradient clipping)
 from minigrad.nn.layers import (  # noqa: E402
     GELU,
     AvgPool2d,
@@ -36,3 +37,4 @@ __all__ += [  # the layers of layers.py
     "Flatten", "GELU", "LayerNorm", "LeakyReLU", "MaxPool2d", "MultiheadAttention", "SiLU",
     "Softplus", "TransformerBlock", "functional", "init",
 ]
+__all__ += ["utils"]
