@@ -9,6 +9,8 @@ link or a missing reference) runs in CI after the test command: README,
 from __future__ import annotations
 
 import ast
+import contextlib
+import io
 import re
 from pathlib import Path
 
@@ -99,6 +101,16 @@ def test_every_public_module_has_a_reference_block():
     missing = [m for m in sorted(set(PUBLIC_MODULES) | namespaces)
                if _exists(m) and m not in blocks]
     assert missing == [], f"add a '::: name' block to docs/reference/ for {missing}"
+
+
+@pytest.mark.parametrize("page", ["index.md", "getting-started.md"])
+def test_docs_python_examples_run(page: str):
+    text = (DOCS / page).read_text(encoding="utf-8")
+    blocks = re.findall(r"```python\n(.*?)```", text, flags=re.S)
+    assert blocks, f"{page} has no Python example"
+    for code in blocks:
+        with contextlib.redirect_stdout(io.StringIO()):
+            exec(compile(code, page, "exec"), {})
 
 
 def test_every_reference_page_is_in_the_nav():
