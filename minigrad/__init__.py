@@ -40,6 +40,7 @@ from minigrad.creation import (
     zeros,
     zeros_like,
 )
+from minigrad.compile import compile  # noqa: A004  (mg.compile; the builtin is untouched)
 from minigrad.engine import Function, enable_grad, is_grad_enabled, no_grad, set_grad_enabled
 from minigrad.gradcheck import GradcheckError, gradcheck, gradgradcheck, numerical_grad
 from minigrad.ops.arithmetic import abs, add, divide, multiply, negative, power, subtract
@@ -113,6 +114,7 @@ __all__ = [
     "autograd",
     "broadcast_to",
     "clip",
+    "compile",
     "concatenate",
     "corrcoef",
     "cos",
