@@ -29,6 +29,7 @@ class OpCase:
     kwargs: list[dict] = field(default_factory=lambda: [{}])
     shapes: str = "broadcast"  # how input shapes are drawn (see draw_shapes)
     second_order: bool = True  # gradgradcheck applies (smooth away from the domain's kinks)
+    axis_offset: int = 0  # 1 where kwargs' axes count the output's axes (stack, expand_dims)
 
 
 def _mid(lo: float, hi: float) -> Callable:
@@ -119,13 +120,30 @@ OP_CASES: list[OpCase] = [
            shapes="reduce", kwargs=[{}, {"axis": 0}, {"axis": -1, "keepdims": True}]),
     OpCase("softmax", mg.softmax,
            lambda x, axis=-1: np.exp(x) / np.sum(np.exp(x), axis=axis, keepdims=True),
-           shapes="reduce", kwargs=[{}, {"axis": 0}]),
+           shapes="reduce", kwargs=[{}, {"axis": 0}, {"axis": 1}]),
     OpCase("log_softmax", mg.log_softmax,
            lambda x, axis=-1: x - np.log(np.sum(np.exp(x), axis=axis, keepdims=True)),
            shapes="reduce", kwargs=[{}, {"axis": 0}]),
     # shape
     *[OpCase(name, *_shape_fn(name), shapes="reduce") for name in
       ["reshape", "transpose", "swapaxes", "expand_dims", "squeeze", "broadcast_to", "flatten"]],
+    # shape ops with their axes spelled out: the negative-axes column (test_ops) respells them
+    OpCase("transpose_axes", lambda x, axes: mg.transpose(x, axes),
+           lambda x, axes: np.transpose(x, axes), shapes="rank3",
+           kwargs=[{"axes": (2, 0, 1)}, {"axes": (0, 2, 1)}]),
+    OpCase("swapaxes_axes", mg.swapaxes, np.swapaxes, shapes="rank3",
+           kwargs=[{"axis1": 0, "axis2": 2}, {"axis1": 1, "axis2": 2}]),
+    OpCase("expand_dims_axis", mg.expand_dims, np.expand_dims, shapes="rank3", axis_offset=1,
+           kwargs=[{"axis": 1}, {"axis": 3}]),
+    OpCase("squeeze_axis", lambda x, axis: mg.squeeze(mg.expand_dims(x, 2), axis),
+           lambda x, axis: np.squeeze(np.expand_dims(x, 2), axis), shapes="rank3",
+           axis_offset=1, kwargs=[{"axis": 2}]),
+    OpCase("concatenate_axis", lambda x, y, axis: mg.concatenate([x, y], axis=axis),
+           lambda x, y, axis: np.concatenate([x, y], axis=axis), arity=2, shapes="rank3",
+           kwargs=[{"axis": 1}, {"axis": 2}, {"axis": None}]),
+    OpCase("stack_axis", lambda x, y, axis: mg.stack([x, y], axis=axis),
+           lambda x, y, axis: np.stack([x, y], axis=axis), arity=2, shapes="rank3",
+           axis_offset=1, kwargs=[{"axis": 1}, {"axis": 3}]),
     OpCase("concatenate", lambda x, y: mg.concatenate([x, y], axis=0),
            lambda x, y: np.concatenate([x, y], axis=0), arity=2, shapes="same"),
     OpCase("stack", lambda x, y: mg.stack([x, y], axis=1),
@@ -135,6 +153,7 @@ OP_CASES: list[OpCase] = [
     OpCase("getitem_repeated", *_index_fn(np.array([0, 2, 0, 0])), shapes="fixed43"),
     OpCase("getitem_bool", *_index_fn(np.array([True, False, True, True])), shapes="fixed43"),
     OpCase("getitem_mixed", *_index_fn((None, Ellipsis, np.array([2, 2]))), shapes="fixed43"),
+    OpCase("getitem_tuple_sequence", *_index_fn((slice(None), (1, 1, 0))), shapes="fixed43"),
     # matrix
     OpCase("matmul", mg.matmul, _batch_matmul, arity=2, shapes="matmul"),
     OpCase("dot", mg.dot, np.dot, arity=2, shapes="dot"),
@@ -172,6 +191,8 @@ def draw_shapes(draw: Any, case: OpCase) -> list[tuple[int, ...]]:
         return [shape] * case.arity
     if kind == "fixed43":
         return [(4, 3)]
+    if kind == "rank3":  # exactly 3 axes, so that axes like (2, 0, 1) exist
+        return [draw(hnp.array_shapes(min_dims=3, max_dims=3, min_side=1, max_side=3))] * case.arity
     if kind == "matmul":
         m, k, n = draw(_side), draw(_side), draw(_side)
         batch = draw(hnp.mutually_broadcastable_shapes(num_shapes=2, min_dims=0, max_dims=2,
@@ -192,6 +213,32 @@ def draw_shapes(draw: Any, case: OpCase) -> list[tuple[int, ...]]:
     if kind == "diag":
         return [draw(hnp.array_shapes(min_dims=1, max_dims=2, min_side=1, max_side=4))]
     raise ValueError(f"unknown shape kind {kind!r}")
+
+
+def fixed_shapes(case: OpCase) -> list[tuple[int, ...]]:
+    """One small set of input shapes per shape kind, for the checks that run once."""
+    return {"broadcast": [(2, 3)] * case.arity, "reduce": [(2, 3)], "reduce2": [(2, 3)],
+            "same": [(2, 3)] * case.arity, "fixed43": [(4, 3)], "matmul": [(2, 3), (3, 2)],
+            "dot": [(2, 3), (3,)], "vectors": [(2,), (3,)], "matrix": [(3, 3)], "diag": [(3,)],
+            "rank3": [(2, 3, 2)] * case.arity}[case.shapes]
+
+
+AXIS_KEYS = ("axis", "axes", "axis1", "axis2")
+
+
+def respell_axes(kwargs: dict, ndim: int, how: str) -> dict:
+    """``kwargs`` with every axis spelled from the start (``ndim - 1``), from the end
+    (``-1``), or "mixed": alternately from the end and from the start (``(-1, 0, -2)``),
+    which is where a backward that inverts raw axes goes wrong."""
+    position = iter(range(100))
+
+    def one(a: Any) -> Any:
+        if isinstance(a, (tuple, list)):
+            return type(a)(one(b) for b in a)
+        from_end = how == "end" or (how == "mixed" and next(position) % 2 == 0)
+        return a % ndim - ndim if from_end else a % ndim
+
+    return {k: one(v) if k in AXIS_KEYS and v is not None else v for k, v in kwargs.items()}
 
 
 def draw_inputs(rng: np.random.Generator, case: OpCase,
