@@ -1,12 +1,13 @@
 """Neural-network building blocks: ``mg.nn``.
 
-``modules.py`` holds :class:`Module` and the layers; ``functional.py`` the
-layers' stateless functions (``mg.nn.functional``); ``init.py`` weight
-initialisers; ``utils.py`` gradient clipping.
+``modules.py`` holds :class:`Module`, ``Linear``, ``Sequential`` and ``MLP``;
+``containers.py`` ``ModuleList`` and ``ModuleDict``; ``layers.py`` the other
+layers; ``functional.py`` their stateless functions (``mg.nn.functional``);
+``init.py`` weight initialisers; ``utils.py`` gradient clipping.
 """
 
-from minigrad.nn.modules import (MLP, Linear, Module, ModuleDict, ModuleList, ReLU, Sequential,
-                                 Sigmoid, Tanh)
+from minigrad.nn.containers import ModuleDict, ModuleList
+from minigrad.nn.modules import MLP, Linear, Module, ReLU, Sequential, Sigmoid, Tanh
 
 __all__ = ["MLP", "Linear", "Module", "ModuleDict", "ModuleList", "ReLU", "Sequential", "Sigmoid",
            "Tanh"]
