@@ -361,3 +361,18 @@ def test_dtype_argument_and_mismatched_input_is_a_clear_error():
     assert nn.MLP([3, 1], dtype="float32").layers[0].weight.dtype == np.float32
     with pytest.raises(TypeError, match="Linear: dtype must be a floating dtype"):
         nn.Linear(2, 2, dtype=np.int64)
+
+
+def test_to_dtype_makes_old_graphs_stale_and_apply_initialises():
+    model = nn.MLP([2, 3, 1], activation="tanh", rng=0)
+    out = model(mg.ones((1, 2))).sum()
+    model.to(np.float32)
+    with pytest.raises(RuntimeError, match=r"to\(float32\)"):
+        out.backward()
+
+    def init(m):
+        if isinstance(m, nn.Linear):
+            m.weight.data[...] = 0.5
+
+    assert model.apply(init) is model
+    assert all((layer.weight.data == 0.5).all() for layer in model.layers[::2])
