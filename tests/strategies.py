@@ -12,6 +12,7 @@ every node receives a non-trivial upstream gradient.
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -20,6 +21,18 @@ from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
 
 import minigrad as mg
+
+# The long run (README, "Trusting a gradient"): MINIGRAD_EXAMPLES_SCALE=10 multiplies
+# every property test's number of Hypothesis examples, and draws them at random
+# instead of from the fixed seed CI uses.
+SCALE = int(os.environ.get("MINIGRAD_EXAMPLES_SCALE", "1"))
+LONG_RUN = SCALE > 1 or "MINIGRAD_FUZZ_EXAMPLES" in os.environ
+
+
+def examples(n: int) -> int:
+    """How many Hypothesis examples a property test runs: n, times the long run's scale."""
+    return n * SCALE
+
 
 BASE = (2, 3)
 LEAF_SHAPES = [(2, 3), (3,), (1, 3), (2, 1), ()]

@@ -10,6 +10,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import minigrad as mg
+from tests.strategies import examples
 
 D = mg.distributions
 
@@ -17,14 +18,14 @@ D = mg.distributions
 # -- log_prob / prob against closed forms -------------------------------------------------
 
 
-@settings(max_examples=30, deadline=None)
+@settings(max_examples=examples(30), deadline=None)
 @given(loc=st.floats(-5, 5), scale=st.floats(0.1, 5), x=st.floats(-10, 10))
 def test_normal_log_prob_closed_form(loc, scale, x):
     expected = -((x - loc) ** 2) / (2 * scale**2) - math.log(scale * math.sqrt(2 * math.pi))
     assert D.Normal(loc, scale).log_prob(x).item() == pytest.approx(expected, rel=1e-12)
 
 
-@settings(max_examples=30, deadline=None)
+@settings(max_examples=examples(30), deadline=None)
 @given(n=st.integers(0, 30), p=st.floats(0, 1), data=st.data())
 def test_binomial_pmf_closed_form(n, p, data):
     k = data.draw(st.integers(0, n))
@@ -32,7 +33,7 @@ def test_binomial_pmf_closed_form(n, p, data):
     assert D.Binomial(n, p).prob(float(k)).item() == pytest.approx(expected, rel=1e-10, abs=1e-300)
 
 
-@settings(max_examples=30, deadline=None)
+@settings(max_examples=examples(30), deadline=None)
 @given(rate=st.floats(0, 50), k=st.integers(0, 60))
 def test_poisson_pmf_closed_form(rate, k):
     expected = math.exp(-rate) * rate**k / math.factorial(k)
@@ -79,7 +80,7 @@ def test_entropies_closed_form_and_against_scipy():
 # -- gradients ------------------------------------------------------------------------------
 
 
-@settings(max_examples=20, deadline=None)
+@settings(max_examples=examples(20), deadline=None)
 @given(seed=st.integers(0, 2**32 - 1))
 def test_gradients_in_parameters_match_finite_differences(seed):
     rng = np.random.default_rng(seed)

@@ -2,9 +2,14 @@
 against central finite differences in float64, and Hessian-vector products
 checked against finite differences of the gradient.
 
-CI runs a bounded number of examples. For a long run:
+CI runs a bounded number of examples, from a fixed seed. For the long run of every
+property test with 10x the examples, drawn at random (README, "Trusting a gradient"):
 
-    MINIGRAD_FUZZ_EXAMPLES=2000 python -m pytest tests/test_fuzz.py -q
+    MINIGRAD_EXAMPLES_SCALE=10 python -m pytest -q tests/test_fuzz.py tests/test_ops.py \
+        tests/test_ops_second_order.py tests/test_linalg.py tests/test_statistics.py \
+        tests/test_gradcheck.py tests/test_losses.py tests/test_distributions.py
+
+or only this file, with a number of your choice: MINIGRAD_FUZZ_EXAMPLES=2000.
 
 A failure prints the program (``n3 = multiply(n0, n2)`` ...) that Hypothesis
 shrank it to.
@@ -18,12 +23,11 @@ import numpy as np
 from hypothesis import HealthCheck, given, settings
 
 import minigrad as mg
-from tests.strategies import Program, build, programs
+from tests.strategies import LONG_RUN, Program, build, examples, programs
 
-EXAMPLES = int(os.environ.get("MINIGRAD_FUZZ_EXAMPLES", "100"))
-FUZZ = settings(max_examples=EXAMPLES, deadline=None, derandomize="MINIGRAD_FUZZ_EXAMPLES" not in
-                os.environ, suppress_health_check=[HealthCheck.too_slow,
-                                                   HealthCheck.data_too_large])
+EXAMPLES = int(os.environ.get("MINIGRAD_FUZZ_EXAMPLES", examples(100)))
+FUZZ = settings(max_examples=EXAMPLES, deadline=None, derandomize=not LONG_RUN,
+                suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
 
 
 def _leaves(program: Program, arrays: list[np.ndarray] | None = None) -> list[mg.Tensor]:

@@ -11,6 +11,7 @@ from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
 
 import minigrad as mg
+from tests.strategies import examples
 from minigrad.gradcheck import GradcheckWarning
 
 # ---------------------------------------------------------------------------
@@ -74,7 +75,7 @@ def test_numerical_grad_rejects_non_tensor_inputs_and_outputs():
         mg.numerical_grad(lambda x: x.sum(), [mg.tensor([1, 2])])
 
 
-@settings(max_examples=25, deadline=None)
+@settings(max_examples=examples(25), deadline=None)
 @given(a=hnp.arrays(np.float64, hnp.array_shapes(min_dims=0, max_dims=3, max_side=3),
                     elements=st.floats(-2, 2)))
 def test_numerical_grad_matches_engine(a):

@@ -13,6 +13,7 @@ from hypothesis import strategies as st
 import minigrad as mg
 from tests.op_table import OpCase
 from tests.op_table_linalg import LINALG_CASES, draw_linalg_inputs, draw_linalg_shapes
+from tests.strategies import examples
 
 ROWS = [pytest.param(case, kwargs, id=f"{case.name}-{i}")
         for case in LINALG_CASES for i, kwargs in enumerate(case.kwargs)]
@@ -27,7 +28,7 @@ def _draw(case: OpCase, data: st.DataObject, requires_grad: bool) -> list[mg.Ten
 
 
 @pytest.mark.parametrize(("case", "kwargs"), ROWS)
-@settings(max_examples=10, deadline=None)
+@settings(max_examples=examples(10), deadline=None)
 @given(data=st.data())
 def test_forward_matches_numpy(case: OpCase, kwargs: dict, data: st.DataObject):
     inputs = _draw(case, data, requires_grad=False)
@@ -42,7 +43,7 @@ def test_forward_matches_numpy(case: OpCase, kwargs: dict, data: st.DataObject):
 
 
 @pytest.mark.parametrize(("case", "kwargs"), ROWS)
-@settings(max_examples=10, deadline=None)
+@settings(max_examples=examples(10), deadline=None)
 @given(data=st.data())
 def test_gradients_match_finite_differences(case: OpCase, kwargs: dict, data: st.DataObject):
     inputs = _draw(case, data, requires_grad=True)
@@ -50,7 +51,7 @@ def test_gradients_match_finite_differences(case: OpCase, kwargs: dict, data: st
 
 
 @pytest.mark.parametrize(("case", "kwargs"), SECOND)
-@settings(max_examples=5, deadline=None)
+@settings(max_examples=examples(5), deadline=None)
 @given(data=st.data())
 def test_second_derivatives(case: OpCase, kwargs: dict, data: st.DataObject):
     inputs = _draw(case, data, requires_grad=True)

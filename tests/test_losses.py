@@ -10,6 +10,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import minigrad as mg
+from tests.strategies import examples
 from minigrad import losses
 
 torch = pytest.importorskip("torch")
@@ -264,7 +265,7 @@ def test_kl_div_values_and_zeros():
     assert losses.kl_div(mg.tensor([0.5, 0.5]), [1.0, 0.0]).item() == math.inf
 
 
-@settings(max_examples=25, deadline=None)
+@settings(max_examples=examples(25), deadline=None)
 @given(n=st.integers(1, 5), c=st.integers(2, 5), seed=st.integers(0, 2**32 - 1))
 def test_cross_entropy_of_one_hot_probs_equals_indices(n, c, seed):
     rng = np.random.default_rng(seed)

@@ -19,6 +19,7 @@ from tests.op_table import (
     fixed_shapes,
     respell_axes,
 )
+from tests.strategies import examples
 
 ROWS = [pytest.param(case, kwargs, id=f"{case.name}-{i}")
         for case in OP_CASES for i, kwargs in enumerate(case.kwargs)]
@@ -31,7 +32,7 @@ def test_every_listed_op_has_a_row():
 
 
 @pytest.mark.parametrize(("case", "kwargs"), ROWS)
-@settings(max_examples=15, deadline=None)
+@settings(max_examples=examples(15), deadline=None)
 @given(data=st.data())
 def test_forward_matches_numpy(case: OpCase, kwargs: dict, data: st.DataObject):
     shapes = data.draw(draw_shapes(case), label="shapes")
@@ -45,7 +46,7 @@ def test_forward_matches_numpy(case: OpCase, kwargs: dict, data: st.DataObject):
 
 
 @pytest.mark.parametrize(("case", "kwargs"), ROWS)
-@settings(max_examples=15, deadline=None)
+@settings(max_examples=examples(15), deadline=None)
 @given(data=st.data())
 def test_gradients_match_finite_differences(case: OpCase, kwargs: dict, data: st.DataObject):
     shapes = data.draw(draw_shapes(case), label="shapes")
@@ -80,7 +81,7 @@ def test_the_negative_axes_column_covers_the_axis_ops():
 
 
 @pytest.mark.parametrize(("case", "kwargs"), AXIS_ROWS)
-@settings(max_examples=8, deadline=None)
+@settings(max_examples=examples(8), deadline=None)
 @given(data=st.data())
 def test_negative_axes_give_the_same_values_and_gradients(case: OpCase, kwargs: dict,
                                                           data: st.DataObject):

@@ -15,6 +15,7 @@ from hypothesis import strategies as st
 
 import minigrad as mg
 from tests.op_table import OP_CASES, OpCase, draw_inputs, draw_shapes, fixed_shapes
+from tests.strategies import examples
 
 ROWS = [pytest.param(case, kwargs, id=f"{case.name}-{i}")
         for case in OP_CASES for i, kwargs in enumerate(case.kwargs)]
@@ -27,7 +28,7 @@ def test_every_row_is_checked_to_second_order():
 
 
 @pytest.mark.parametrize(("case", "kwargs"), ROWS)
-@settings(max_examples=20, deadline=None)
+@settings(max_examples=examples(20), deadline=None)
 @given(data=st.data())
 def test_second_derivatives_match_finite_differences(case: OpCase, kwargs: dict,
                                                      data: st.DataObject):

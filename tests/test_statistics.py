@@ -10,11 +10,12 @@ from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
 
 import minigrad as mg
+from tests.strategies import examples
 
 finite = st.floats(-100, 100, allow_nan=False, width=64)
 
 
-@settings(max_examples=40, deadline=None)
+@settings(max_examples=examples(40), deadline=None)
 @given(x=hnp.arrays(np.float64, hnp.array_shapes(min_dims=1, max_dims=3, max_side=5),
                     elements=finite),
        keepdims=st.booleans(), data=st.data())
@@ -26,7 +27,7 @@ def test_median_matches_numpy_with_ties(x, keepdims, data):
     np.testing.assert_allclose(out.data, expected)
 
 
-@settings(max_examples=40, deadline=None)
+@settings(max_examples=examples(40), deadline=None)
 @given(x=hnp.arrays(np.float64, hnp.array_shapes(min_dims=1, max_dims=2, max_side=6),
                     elements=finite))
 def test_median_gradient_sums_to_one_per_lane_and_sits_on_the_median(x):
@@ -54,7 +55,7 @@ def test_median_of_empty_raises():
         mg.median(mg.tensor(np.zeros(0)))
 
 
-@settings(max_examples=30, deadline=None)
+@settings(max_examples=examples(30), deadline=None)
 @given(m=hnp.arrays(np.float64, st.tuples(st.integers(1, 3), st.integers(3, 6)),
                     elements=st.floats(-10, 10, width=64)),
        rowvar=st.booleans(), bias=st.booleans())
