@@ -9,10 +9,15 @@ Reading order for a learner:
 -> ``viz.py`` and ``explain.py``. Plumbing: ``creation.py`` (factories),
 ``interop.py`` (NumPy's ``np.exp(t)``), ``backends.py`` and ``_dask.py`` (Dask, CuPy),
 ``serialization.py`` (save / load), ``__main__.py`` (the ``minigrad`` command),
-``_malloc.py`` (keeps freed array memory for the next step).
+``versions.py`` (in-place version counters), ``_fastpath.py`` (the engine's
+accelerated apply), ``_malloc.py`` (the opt-in :func:`set_allocator_cache`).
+
+Importing minigrad changes nothing outside it: no allocator settings, no
+warning filters, no print options, no optional package imported.
 """
 
 from minigrad.tensor import Tensor  # first: everything else refers to it
+from minigrad import _fastpath  # noqa: F401  (installs the fast engine paths; MINIGRAD_PLAIN=1: not)
 
 from minigrad import (  # noqa: I001  (namespaces, as numpy.linalg)
     _malloc,
@@ -96,6 +101,7 @@ from minigrad.ops.shape import (
     tril,
     triu,
 )
+from minigrad._malloc import set_allocator_cache
 from minigrad.serialization import load, save
 from minigrad.statistics import corrcoef, cov, median
 
@@ -173,6 +179,7 @@ __all__ = [
     "repeat",
     "reshape",
     "save",
+    "set_allocator_cache",
     "set_grad_enabled",
     "sigmoid",
     "sin",
@@ -200,4 +207,5 @@ __all__ = [
     "zeros_like",
 ]
 
-_malloc.keep_freed_memory()  # see _malloc.py; MINIGRAD_MALLOC=default turns it off
+if _malloc.requested_by_environment():  # MINIGRAD_MALLOC=keep: the opt-in, at import
+    set_allocator_cache()

@@ -1,4 +1,4 @@
-"""Faster versions of three engine functions, installed when minigrad is imported.
+"""Faster versions of four engine functions, installed when minigrad is imported.
 
 ``engine.py`` is written to be read; this module is written to be fast, and
 gives the same values and gradients (tests/test_engine_fastpath.py runs the
@@ -13,6 +13,7 @@ accelerator.
   in place.
 * :func:`unbroadcast` -- first-order gradients summed on the arrays directly
   instead of through the ``sum`` and ``reshape`` ops.
+* :func:`send` -- first-order gradient shares added on the arrays directly.
 * :func:`backward` -- the engine's own walk with Python's cyclic garbage
   collector paused: the walk makes no reference cycles, but the many gradient
   Tensors it creates would trigger collections that scan the whole (possibly
@@ -25,6 +26,7 @@ versions, e.g. to step through ``engine.py`` in a debugger.
 from __future__ import annotations
 
 import gc
+import heapq
 import operator
 import os
 from typing import Any
@@ -53,6 +55,10 @@ def apply(cls: type[Function], *inputs: Any, **params: Any) -> Tensor:
                     and a.data.dtype.kind == "f"):
                 b = number(b, a.data.dtype)  # t * 2.0: the commonest case, inline
                 tensors = (a, b)
+            elif (type(a) in _NUMBER_TYPES and type(b) is Tensor and type(b.data) is np.ndarray
+                    and b.data.dtype.kind == "f"):
+                a = number(a, b.data.dtype)  # 1 - t
+                tensors = (a, b)
             else:
                 tensors = a, b = _as_tensors(fn, inputs)
         try:
@@ -63,7 +69,7 @@ def apply(cls: type[Function], *inputs: Any, **params: Any) -> Tensor:
         record = _state.grad_enabled and (a.requires_grad or b.requires_grad)
         fresh = (type(data) is np.ndarray and data.base is None
                  and data is not a.data and data is not b.data)
-        counted = a._vc is not None or b._vc is not None
+        counted = record and (a._vc is not None or b._vc is not None)
     elif len(inputs) == 1 and type(inputs[0]) is Tensor:
         a = inputs[0]
         tensors = inputs
@@ -73,7 +79,7 @@ def apply(cls: type[Function], *inputs: Any, **params: Any) -> Tensor:
             raise rephrase(fn.op, exc, tensors) from None
         record = _state.grad_enabled and a.requires_grad
         fresh = type(data) is np.ndarray and data.base is None and data is not a.data
-        counted = a._vc is not None
+        counted = record and a._vc is not None
     else:
         tensors = _as_tensors(fn, inputs)
         try:
@@ -124,6 +130,25 @@ def unbroadcast(grad: Tensor, shape: tuple[int, ...], op: str = "", index: int =
     return Tensor._make(data.sum(axis=axes, keepdims=True).reshape(shape))
 
 
+def send(tensor: Tensor, grad: Tensor, pending: dict[int, Tensor],
+         waiting: list[tuple[int, Tensor]], leaves: list[Tensor]) -> None:
+    """``engine._send``; a first-order sum of NumPy gradients skips the ``add`` op
+    (the same ``x + y``, into a new array: the shares may be shared arrays)."""
+    key = id(tensor)
+    previous = pending.get(key)
+    if previous is None:
+        pending[key] = grad
+        if tensor._ctx is None:
+            leaves.append(tensor)
+        else:
+            heapq.heappush(waiting, (-tensor._ctx._seq, tensor))
+    elif _state.grad_enabled or type(previous.data) is not np.ndarray:
+        pending[key] = previous + grad
+    else:
+        total = previous.data + grad.data
+        pending[key] = Tensor._make(np.asarray(total) if type(total) is not np.ndarray else total)
+
+
 def backward(*args: Any, **kwargs: Any) -> Any:
     """``engine.backward`` with the cyclic garbage collector paused (and restored;
     gc.disable is process-wide, so it is re-enabled only if it was on before)."""
@@ -138,13 +163,14 @@ def backward(*args: Any, **kwargs: Any) -> Any:
 
 
 _plain = {"apply": Function.__dict__["apply"], "unbroadcast": engine.unbroadcast,
-          "backward": engine.backward}
+          "_send": engine._send, "backward": engine.backward}
 
 
 def install() -> None:
     """Use the fast versions (done at import unless ``MINIGRAD_PLAIN=1``)."""
     Function.apply = classmethod(apply)  # type: ignore[method-assign]
     engine.unbroadcast = unbroadcast
+    engine._send = send
     engine.backward = backward
 
 
@@ -152,6 +178,7 @@ def uninstall() -> None:
     """Go back to the plain versions in ``engine.py``."""
     Function.apply = _plain["apply"]  # type: ignore[method-assign]
     engine.unbroadcast = _plain["unbroadcast"]
+    engine._send = _plain["_send"]
     engine.backward = _plain["backward"]
 
 

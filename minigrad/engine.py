@@ -340,10 +340,11 @@ def backward(
     ``inputs`` is run (and freed), and the gradients reaching ``inputs`` are returned
     (``mg.autograd.grad``).
 
-    ``observe(tensor, grad, parents, sent)`` is called for every tensor in walk order
-    (``sent``: the gradient given to each parent, or None); with it the walk only
-    looks: it frees nothing, goes through freed nodes and writes no ``.grad``
-    (``mg.viz.backward_steps`` explains a backward pass this way).
+    ``observe(tensor, grad, parents, input_grads)`` is called for every tensor in walk
+    order, with its complete gradient and what its backward rule returned for each
+    parent (before ``_conform``); with it the walk only looks: it frees nothing, goes
+    through freed nodes and writes no ``.grad`` (``mg.viz.backward_steps`` explains a
+    backward pass this way).
     """
     wanted = None if inputs is None else {id(t): None for t in inputs}
     needed = None if inputs is None else _needed(roots, wanted)
@@ -352,33 +353,34 @@ def backward(
     leaves: list[Tensor] = []
     for root, grad in zip(roots, grads):
         _send(root, grad, pending, waiting, leaves)
+    looking = observe is not None
     with enable_grad() if create_graph else no_grad():
         while waiting:
             node = heapq.heappop(waiting)[1]
             grad = pending.pop(id(node))  # complete: every consumer has sent its share
-            if wanted is not None and id(node) in wanted:
-                wanted[id(node)] = grad
-            elif node._retains_grad and wanted is None and observe is None:
+            if wanted is not None:
+                if id(node) in wanted:
+                    wanted[id(node)] = grad
+            elif node._retains_grad and not looking:
                 _store_grad(node, grad, create_graph)
             fn = node._ctx
-            parents, input_grads = _run_node(fn, node, grad, looking=observe is not None)
-            sent = []
+            parents, input_grads = _run_node(fn, node, grad, looking)
             for index, (parent, g) in enumerate(zip(parents, input_grads)):
                 if (g is None or not fn.needs_input_grad[index]
                         or (needed is not None and id(parent) not in needed)):
-                    sent.append(None)
                     continue
-                g = _conform(g, parent, fn.op, index)
-                sent.append(g)
+                if (type(g) is not Tensor or g.data.shape != parent.data.shape
+                        or g.data.dtype != parent.data.dtype):
+                    g = _conform(g, parent, fn.op, index)
                 _send(parent, g, pending, waiting, leaves)
-            if observe is not None:
-                observe(node, grad, parents, sent)
+            if looking:
+                observe(node, grad, parents, input_grads)
             elif not retain_graph:
                 fn._freed = True  # a second backward through fn is an error (as PyTorch)
     for leaf in leaves:
         grad = pending.pop(id(leaf))
         if observe is not None:
-            observe(leaf, grad, (), [])
+            observe(leaf, grad, (), ())
         elif wanted is not None:
             if id(leaf) in wanted:
                 wanted[id(leaf)] = grad
@@ -402,19 +404,20 @@ def _send(tensor: Tensor, grad: Tensor, pending: dict[int, Tensor],
     """Add one consumer's share to ``tensor``'s gradient. A Tensor used by several ops
     receives one gradient from each: the chain rule says they add up. The first
     share also queues the tensor: a node by its sequence number, a leaf for the end."""
-    previous = pending.get(id(tensor))
+    key = id(tensor)
+    previous = pending.get(key)
     if previous is None:
-        pending[id(tensor)] = grad
+        pending[key] = grad
         if tensor._ctx is None:
             leaves.append(tensor)
         else:
             heapq.heappush(waiting, (-tensor._ctx._seq, tensor))
     else:
-        pending[id(tensor)] = previous + grad  # a new Tensor: shares may be shared arrays
+        pending[key] = previous + grad  # a new Tensor: shares may be shared arrays
 
 
 def _run_node(fn: Function, out: Tensor, grad: Tensor,
-              looking: bool = False) -> tuple[tuple[Tensor, ...], tuple]:
+              looking: bool) -> tuple[tuple[Tensor, ...], tuple]:
     """The chain rule at one node: fn's inputs as recorded, and the gradient its
     backward rule gives each of them (None where there is none)."""
     if fn._freed and not looking:

@@ -239,9 +239,11 @@ def backward_steps(root: Tensor, gradient: Any = None,
     """The backward pass from ``root`` as a list of :class:`Step`, one per node.
 
     Steps come in the order ``engine.backward`` runs them (root first, leaves
-    last). Each node's own ``Function.backward`` is called, exactly as the
-    engine does, under ``no_grad``; nothing is freed and no ``.grad`` changes.
-    ``gradient`` seeds the root (default 1 for a one-element root).
+    last): this *is* the engine's walk (``engine.backward(..., observe=...)``),
+    which calls each node's own ``Function.backward`` and frees nothing and
+    writes no ``.grad`` when observed, so a graph already freed by
+    ``backward()`` can still be explained. ``gradient`` seeds the root (default
+    1 for a one-element root), checked as ``backward`` checks it.
 
     >>> import minigrad as mg
     >>> x = mg.tensor(3.0, requires_grad=True, name="x")
@@ -257,72 +259,42 @@ def backward_steps(root: Tensor, gradient: Any = None,
     if not root.requires_grad:
         raise ValueError("backward_steps: the root does not require grad, so there is no "
                          "backward pass to explain. Create its inputs with requires_grad=True.")
-    seed = _seed(root, gradient)
+    seed = engine.seed(root, gradient, "backward_steps")
     names = node_names(root, params)
-    order = engine.toposort([root])
-    pending: dict[int, list[tuple[str, np.ndarray]]] = {id(root): [("seed", seed)]}
+    received: dict[int, list[tuple[str, np.ndarray]]] = {id(root): [("seed", seed.data)]}
     steps: list[Step] = []
-    with engine.no_grad():
-        for node in order:
-            received = pending.pop(id(node), None)
-            if received is None:
+
+    def observe(node: Tensor, grad: Tensor, parents: tuple, input_grads: tuple) -> None:
+        # called by the engine's own walk for each tensor, in the order it runs them
+        name = names.get(id(node)) or node.name or node.op or "leaf"
+        parts = received.pop(id(node), [])
+        step = Step(len(steps), node, name, node.op, np.asarray(grad.data),
+                    parts if len(parts) > 1 else [])
+        steps.append(step)
+        fn = node._ctx
+        if fn is None:
+            step.rule = f"{name} is a leaf: the gradient is accumulated into {name}.grad"
+            return
+        input_names = [names.get(id(t)) or t.name or t.op or "leaf" for t in parents]
+        step.rule = _rule_text(fn, input_names, name)
+        if fn.op == "mean":
+            step.rule += f" (here N = {parents[0].size // max(node.size, 1)})"
+        for i, (t, g) in enumerate(zip(parents, input_grads, strict=False)):
+            if g is None or not fn.needs_input_grad[i]:
                 continue
-            upstream = received[0][1]
-            for _, g in received[1:]:
-                upstream = upstream + g
-            name = names[id(node)]
-            step = Step(len(steps), node, name, node.op, upstream,
-                        received if len(received) > 1 else [])
-            steps.append(step)
-            fn = node._ctx
-            if fn is None:
-                step.rule = f"{name} is a leaf: the gradient is accumulated into {name}.grad"
-                continue
-            if fn._freed:
-                raise RuntimeError(
-                    f"backward_steps: the graph through '{fn.op}' was freed by an earlier "
-                    "backward(). Explain before calling backward, call "
-                    "backward(retain_graph=True), or use mg.viz.trace(root)."
-                )
-            input_names = [names[id(t)] for t in fn.inputs]
-            step.rule = _rule_text(fn, input_names, name)
-            if fn.op == "mean":
-                step.rule += f" (here N = {fn.inputs[0].size // max(node.size, 1)})"
-            grads = fn.backward(Tensor._make(upstream), node, *fn.inputs)
-            if not isinstance(grads, tuple):
-                grads = (grads,)
-            for i, (t, g) in enumerate(zip(fn.inputs, grads, strict=False)):
-                if g is None or not fn.needs_input_grad[i]:
-                    continue
-                if not isinstance(g, Tensor):
-                    g = Tensor._make(np.asarray(g))
-                raw_shape = g.shape
-                g = engine.unbroadcast(g, t.shape, fn.op, i)
-                array = np.asarray(g.data, dtype=t.dtype)
-                c = Contribution(t, input_names[i], array)
-                if raw_shape != t.shape:
-                    c.from_shape = raw_shape
-                    lead = len(raw_shape) - len(t.shape)
-                    c.summed_axes = tuple(range(lead)) + tuple(
-                        lead + k for k, s in enumerate(t.shape)
-                        if s == 1 and raw_shape[lead + k] != 1)
-                step.contributions.append(c)
-                pending.setdefault(id(t), []).append((name, array))
+            raw = g if isinstance(g, Tensor) else Tensor._make(np.asarray(g))
+            array = np.asarray(engine._conform(raw, t, fn.op, i).data)  # what the walk sends
+            c = Contribution(t, input_names[i], array)
+            if raw.shape != t.shape:
+                c.from_shape = raw.shape
+                c.summed_axes = engine.summed_axes(raw.shape, t.shape)
+            step.contributions.append(c)
+            received.setdefault(id(t), []).append((name, array))
+
+    # the engine's walk in looking mode: nothing freed, no .grad written, and the same
+    # in-place checks (a tensor changed since forward raises as backward() would)
+    engine.backward([root], [seed], observe=observe)
     return steps
-
-
-def _seed(root: Tensor, gradient: Any) -> np.ndarray:
-    if gradient is None:
-        if root.size != 1:
-            raise ValueError(
-                f"backward_steps: gradient can be omitted only for a one-element root, but "
-                f"this root has shape {root.shape}. Pass gradient= with shape {root.shape}.")
-        return np.ones(root.shape, dtype=root.dtype)
-    seed = np.asarray(gradient.data if isinstance(gradient, Tensor) else gradient,
-                      dtype=root.dtype)
-    if seed.shape != root.shape:
-        seed = np.broadcast_to(seed, root.shape).copy()
-    return seed
 
 
 def _product(step: Step, c: Contribution) -> str:

@@ -1,4 +1,5 @@
-"""minigrad keeps freed array memory for the next step (glibc only; see minigrad/_malloc.py)."""
+"""mg.set_allocator_cache(): an explicit opt-in that keeps freed array memory for the next
+step (glibc only; see minigrad/_malloc.py). Importing minigrad never changes malloc."""
 
 from __future__ import annotations
 
@@ -15,7 +16,9 @@ from minigrad import _malloc
 GLIBC = sys.platform.startswith("linux") and platform.libc_ver()[0] == "glibc"
 
 STEPS = """
-import resource, numpy as np, minigrad as mg
+import os, resource, numpy as np, minigrad as mg
+if os.environ.get("CACHE") == "call":
+    mg.set_allocator_cache()
 rng = np.random.default_rng(0)
 W1 = mg.tensor(rng.standard_normal((64, 128)) / 8, requires_grad=True)
 W2 = mg.tensor(rng.standard_normal((128, 10)) / 11, requires_grad=True)
@@ -44,14 +47,24 @@ def _faults_per_step(env: dict[str, str]) -> float:
 
 @pytest.mark.skipif(not GLIBC, reason="the malloc settings exist on glibc only")
 def test_training_steps_reuse_memory_instead_of_faulting_it_in_again() -> None:
-    assert _malloc.applied
     # arrays of 512 x 128 float64 (512 KiB): without the settings glibc maps and
     # unmaps them every step, and each page is faulted in again
-    assert _faults_per_step({}) < 5
-    assert _faults_per_step({"MINIGRAD_MALLOC": "default"}) > 20
+    assert _faults_per_step({"CACHE": "call"}) < 5
+    assert _faults_per_step({"MINIGRAD_MALLOC": "keep"}) < 5  # the opt-in at import
+    assert _faults_per_step({}) > 20  # the default: malloc as the program set it
 
 
-def test_the_setting_can_be_turned_off(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv("MINIGRAD_MALLOC", "default")
-    assert _malloc.keep_freed_memory() is False
+def test_importing_minigrad_changes_nothing_process_wide() -> None:
+    code = ("import gc, warnings, numpy as np; opts = np.get_printoptions(); "
+            "filters = list(warnings.filters); gc_on = gc.isenabled(); "
+            "import minigrad, minigrad._malloc as m; "
+            "assert not m.applied; assert np.get_printoptions() == opts; "
+            "assert warnings.filters == filters; assert gc.isenabled() == gc_on")
+    env = {k: v for k, v in os.environ.items() if k != "MINIGRAD_MALLOC"}
+    subprocess.run([sys.executable, "-c", code], env=env, check=True)
+
+
+def test_the_setting_is_a_documented_function() -> None:
+    assert mg.set_allocator_cache is _malloc.set_allocator_cache
+    assert mg.set_allocator_cache() is _malloc.applied
     assert mg.tensor([1.0]).item() == 1.0
