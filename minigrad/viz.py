@@ -11,7 +11,8 @@ Read ``explain.py`` first for the step objects; this file draws them.
 * Names: ``names=locals()`` names each Tensor after your variable (an
   ``mg.nn.Module`` among them names and styles its parameters); ``params={"w": w}``
   or ``module=net`` mark parameters. ``rankdir="auto"`` picks the direction
-  that fits a 16:9 slide best.
+  that fits a 16:9 slide best, and wraps a long graph into bands (like lines
+  of text) when its text would otherwise be too small.
 * Gradients of intermediate Tensors are normally not kept. Call
   ``t.retain_grad()`` before backward, or run ``trace(loss)`` instead of
   ``loss.backward()``: it keeps every intermediate gradient (and the graph).
@@ -179,7 +180,7 @@ def _value(t: Tensor) -> str:
     if t.dtype.kind not in "fiub":
         return "..."
     d = t.data
-    return f"min {d.min():.4g} | mean {d.mean():.4g} | max {d.max():.4g}"
+    return f"{d.min():.3g} to {d.max():.3g}, mean {d.mean():.3g}"
 
 
 def _clip(text: str, width: int = 40) -> str:
@@ -228,8 +229,10 @@ def _param_names(params: dict[str, Tensor] | None, module: Any,
     return found
 
 
-def _levels(nodes: list[Tensor], ids: dict[int, str]) -> dict[int, int]:
-    """Longest path from a drawn leaf, in ops, for every drawn Tensor (Kahn's order)."""
+def _levels(nodes: list[Tensor], ids: dict[int, str],
+            consumers: dict[int, list[Tensor]]) -> dict[int, int]:
+    """Longest path from a drawn leaf, in ops, for every drawn Tensor (Kahn's order);
+    a leaf sits just before its first consumer (a layer's weights beside that layer)."""
     children: dict[int, list[Tensor]] = {}
     waiting: dict[int, int] = {}
     for t in nodes:
@@ -246,26 +249,43 @@ def _levels(nodes: list[Tensor], ids: dict[int, str]) -> dict[int, int]:
             waiting[id(c)] -= 1
             if waiting[id(c)] == 0:
                 ready.append(c)
+    for t in nodes:
+        if t._ctx is None and consumers.get(id(t)):
+            level[id(t)] = max(0, min(level[id(c)] for c in consumers[id(t)]) - 1)
     return level
 
 
-def _fit_direction(sizes: dict[int, tuple[float, float]], level: dict[int, int]) -> str:
-    """'LR' or 'TB', whichever lets the picture be drawn larger on a 16:9 slide.
-
-    Estimated from the label sizes (inches) and each Tensor's level; op nodes
-    sit between levels."""
-    rows: dict[int, list[tuple[float, float]]] = {}
+def _fit(sizes: dict[int, tuple[float, float]], level: dict[int, int],
+         wrap: bool) -> tuple[str, int]:
+    """The direction ('LR' or 'TB') and the levels per band (a long graph wraps like
+    text) that let the picture be drawn largest on a 16:9 slide. Estimated from
+    the label sizes (inches); op nodes sit between levels."""
+    by_level: dict[int, list[tuple[float, float]]] = {}
     for key, size in sizes.items():
-        rows.setdefault(level[key], []).append(size)
-    op_w, op_h, gap, sep = 0.9, 0.4, 0.25, 0.35
-    n = len(rows)
-    lr_w = sum(max(w for w, _ in r) for r in rows.values()) + (n - 1) * (op_w + 2 * sep)
-    lr_h = max(sum(h + gap for _, h in r) for r in rows.values())
-    tb_w = max(sum(w + gap for w, _ in r) for r in rows.values())
-    tb_h = sum(max(h for _, h in r) for r in rows.values()) + (n - 1) * (op_h + 2 * sep)
-    lr = min(16 / lr_w, 9 / (lr_h + 0.5))
-    tb = min(16 / tb_w, 9 / (tb_h + 0.5))
-    return "TB" if tb > lr * 1.05 else "LR"
+        by_level.setdefault(level[key], []).append(size)
+    levels = [by_level[k] for k in sorted(by_level)]
+    # per level: (length along the flow, extent across it) for each direction
+    lr = [(max(w for w, _ in r), sum(h + 0.25 for _, h in r)) for r in levels]
+    tb = [(max(h for _, h in r), sum(w + 0.25 for w, _ in r)) for r in levels]
+    options = []  # (scale on the slide, direction, bands)
+    for direction, dims, op in (("LR", lr, 1.0), ("TB", tb, 0.4)):
+        for bands in range(1, (min(6, len(levels)) if wrap else 1) + 1):
+            per = -(-len(levels) // bands)
+            parts = [dims[k:k + per] for k in range(0, len(dims), per)]
+            # each band after the first starts with a copy of its input and an op
+            along = max(sum(a for a, _ in part) + (len(part) - 1) * (op + 0.7)
+                        + (k > 0) * (2 * op + 1.4) for k, part in enumerate(parts))
+            across = sum(max(c for _, c in part) for part in parts) + (len(parts) - 1) * 0.6
+            width, height = (along, across) if direction == "LR" else (across, along)
+            options.append((min(16 / width, 9 / (height + 0.5)), direction, len(parts), per))
+    plain = max(o for o in options if o[2] == 1)
+    if plain[1] == "TB" and plain[0] < 1.05 * options[0][0]:
+        plain = options[0]  # left to right unless top to bottom is clearly better
+    # wrap only a picture whose text would otherwise be small (under about 11 px on a
+    # 1920 x 1080 slide), and only when wrapping makes it clearly larger
+    wrapped = [o for o in options if o[2] > 1 and o[0] > 1.3 * plain[0] and plain[0] < 0.75]
+    best = max(wrapped, default=plain)
+    return best[1], best[3]
 
 
 # ---------------------------------------------------------------------------
@@ -324,9 +344,16 @@ def _build(root: Tensor, show_data: bool = True, show_grad: bool = True, rankdir
         if used > FAN_OUT:
             lines.append((f"used by {used} ops: drawn again beside each", "grey"))
         rows[id(t)] = lines
-        sizes[id(t)] = (max(len(s) for s, _ in lines) * 0.085 + 0.3, len(lines) * 0.2 + 0.15)
+        sizes[id(t)] = (max(len(s) for s, _ in lines) * 0.08 + 0.3, len(lines) * 0.155 + 0.15)
+    band: dict[int, int] = {}  # Tensor -> band, when a long graph is wrapped
     if rankdir == "auto":
-        rankdir = _fit_direction(sizes, _levels(nodes, ids))
+        level = _levels(nodes, ids, consumers)
+        rankdir, per = _fit(sizes, level, wrap=not group_modules)
+        if per <= max(level.values()):
+            band = {key: lev // per for key, lev in level.items()}
+            for t in nodes:  # a leaf goes with its first consumer
+                if t._ctx is None and consumers.get(id(t)):
+                    band[id(t)] = min(band[id(c)] for c in consumers[id(t)])
 
     g = _drawing_class()("minigrad", graph_attr={
         "rankdir": rankdir, "fontname": "Helvetica", "nodesep": "0.25", "ranksep": "0.35"},
@@ -334,16 +361,20 @@ def _build(root: Tensor, show_data: bool = True, show_grad: bool = True, rankdir
         edge_attr={"color": "#666666", "arrowsize": "0.7"})
     clusters: dict[str, list[str]] = {}
 
-    def place(path: str | None, line: str) -> None:
+    wrapped: dict[int, list[str]] = {}
+
+    def place(path: str | None, line: str, t: Tensor) -> None:
         if group_modules and path:
             clusters.setdefault(path, []).append(line)
+        elif band:
+            wrapped.setdefault(band[id(t)], []).append(line)
         else:
             g.body.append(f"\t{line}\n")
 
     styles = {"b": "<B>{}</B>", "small": '<FONT POINT-SIZE="9" COLOR="#555555">{}</FONT>',
               "grad": f'<FONT COLOR="{_GRAD}">{{}}</FONT>', "grey": '<FONT COLOR="#888888">{}</FONT>',
               "": "{}"}
-    repeats = 0
+    copies: dict[tuple[int, str], str] = {}  # (Tensor, op node) -> its copy beside that op
     for t in nodes:
         role, tid = roles[id(t)], ids[id(t)]
         label = "<" + "<BR/>".join(styles[s].format(_esc(text)) for text, s in rows[id(t)]) + ">"
@@ -359,7 +390,7 @@ def _build(root: Tensor, show_data: bool = True, show_grad: bool = True, rankdir
         module_path = _MODULE_OF.get(t._ctx) if t._ctx is not None else None
         if role == "param":
             module_path = text_names[id(t)].rpartition(".")[0] or None
-        place(module_path, _node_line(tid, attrs))
+        place(module_path, _node_line(tid, attrs), t)
         if t._ctx is None:
             continue
         op_attrs = {"label": t.op, "shape": "ellipse", "style": "filled",
@@ -378,10 +409,10 @@ def _build(root: Tensor, show_data: bool = True, show_grad: bool = True, rankdir
                 lines.append(_esc(f"data {_value(part)}").replace("\n", "<BR/>"))
             if show_grad and t.grad is not None:  # add passes the gradient through unchanged
                 lines.append(f'<FONT COLOR="{_GRAD}">{_esc("grad " + _value(t.grad))}</FONT>')
-            place(module_path, _node_line(f"{tid}mm", {
+            place(module_path, t=t, line=_node_line(f"{tid}mm", {
                 "label": "<" + "<BR/>".join(lines) + ">", "shape": "box",
                 "style": "rounded,filled", "fillcolor": _KINDS["inner"][0]}))
-            place(module_path, _node_line(f"op{tid[1:]}mm", {
+            place(module_path, t=t, line=_node_line(f"op{tid[1:]}mm", {
                 "label": "matmul", "shape": "ellipse", "style": "filled",
                 "fillcolor": _OP_FILL, "fontsize": "10", "height": "0.3"}))
             g.edge(f"op{tid[1:]}mm", f"{tid}mm")
@@ -389,7 +420,7 @@ def _build(root: Tensor, show_data: bool = True, show_grad: bool = True, rankdir
                       (f"{tid}mm", op_id, ""), (b, op_id, "")]
         else:
             inputs = [(p, op_id, "") for p in inputs]
-        place(module_path, _node_line(op_id, op_attrs))
+        place(module_path, _node_line(op_id, op_attrs), t)
         g.edge(op_id, tid)
         for p, target, edge_label in inputs:
             extra = {"label": edge_label, "fontsize": "9"} if edge_label else {}
@@ -398,12 +429,18 @@ def _build(root: Tensor, show_data: bool = True, show_grad: bool = True, rankdir
             elif id(p) not in ids:  # beyond max_nodes
                 g.node(f"{target}_rest", "...", shape="plaintext", fontcolor="#888888")
                 g.edge(f"{target}_rest", target, style="dashed")
-            elif len(consumers[id(p)]) > FAN_OUT and consumers[id(p)][0] is not t:
-                repeats += 1  # a copy beside this consumer: no long edge for Graphviz to route
-                g.node(f"r{repeats}", _clip(text_names[id(p)]) or "(repeated)", shape="box",
-                       style="rounded,filled,dashed", fillcolor=_KINDS[roles[id(p)]][0],
-                       fontsize="10", height="0.25")
-                g.edge(f"r{repeats}", target, **extra)
+            elif (len(consumers[id(p)]) > FAN_OUT and consumers[id(p)][0] is not t
+                  or band and band[id(p)] != band[id(t)]):
+                # a copy beside this consumer (or at the start of the next band of a
+                # wrapped graph): no long edge for Graphviz to route
+                copy = copies.get((id(p), target))
+                if copy is None:
+                    copy = copies[id(p), target] = f"r{len(copies) + 1}"
+                    place(None, _node_line(copy, {
+                        "label": f"<{_esc(_clip(text_names[id(p)]) or '(repeated)')}>",
+                        "shape": "box", "style": "rounded,filled,dashed", "fontsize": "10",
+                        "fillcolor": _KINDS[roles[id(p)]][0], "height": "0.25"}), t)
+                g.edge(copy, target, **extra)
             else:
                 g.edge(ids[id(p)], target, **extra)
     if total > len(nodes):
@@ -411,9 +448,17 @@ def _build(root: Tensor, show_data: bool = True, show_grad: bool = True, rankdir
                        f"(max_nodes={max_nodes})", shape="note", fillcolor="#fff6d5",
                style="filled")
     _add_clusters(g, clusters)
+    # An invisible box per band. Bands share no edge, so Graphviz places them in the
+    # order declared: left to right in TB, which is bottom to top in LR.
+    bands = []
+    for k in sorted(wrapped, reverse=rankdir == "LR"):
+        bands.append(f"\tsubgraph cluster_band{k} {{\n\t\tstyle=invis\n")
+        bands += [f"\t\t{line}\n" for line in wrapped[k]]
+        bands.append("\t}\n")
+    g.body[0:0] = bands
     if legend:
         g.attr(label=_legend({roles[id(t)] for t in nodes},
-                             any(t._ctx is not None for t in nodes), show_grad, repeats > 0),
+                             any(t._ctx is not None for t in nodes), show_grad, bool(copies)),
                labelloc="b", labeljust="c", fontsize="12")
     return g
 
@@ -499,7 +544,9 @@ def draw_graph(root: Tensor, show_data: bool = True, show_grad: bool = True,
     root : the Tensor to draw back from (usually the loss).
     show_data, show_grad : show values / gradients in tensor nodes.
     rankdir : "LR" (left to right, default), "TB", "RL", "BT", or "auto": the
-        direction that lets the picture be drawn largest on a 16:9 slide.
+        direction that lets the picture be drawn largest on a 16:9 slide; a long
+        graph whose text would be small is wrapped into bands, each starting with
+        a dashed copy of the Tensor the previous band ended with.
     params : optional ``{name: Tensor}``; those Tensors are drawn as parameters.
     module : optional ``mg.nn.Module``; its ``named_parameters()`` are parameters.
     names : optional ``{name: value}``, typically ``locals()``: each Tensor is named

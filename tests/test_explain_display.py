@@ -254,3 +254,27 @@ def test_drawing_without_the_graphviz_package_says_how_to_install():
     assert first.startswith("Backward pass for L = multiply_1")
     assert can == "False"
     assert "needs the 'graphviz' Python package" in message and "pip install graphviz" in message
+
+
+def test_a_long_chain_wraps_into_bands_joined_by_copies():
+    x = mg.tensor(0.5, requires_grad=True, name="x")
+    y = x
+    for _ in range(12):
+        y = mg.tanh(y * 1.01)
+    src = viz.draw_graph(y, rankdir="auto").source
+    blocks = re.findall(r"subgraph cluster_band(\d+) \{(.*?)\n\t\}", src, flags=re.S)
+    assert len(blocks) >= 3
+    band = {node: int(k) for k, body in blocks
+            for node in re.findall(r"^\t\t(\w+) \[", body, flags=re.M)}
+    edges = re.findall(r"^\t(\w+) -> (\w+)", src, flags=re.M)
+    assert edges and all(band[a] == band[b] for a, b in edges)  # no edge between bands
+    # the first band (x) is declared last in LR: Graphviz stacks components bottom-up
+    order = [int(k) for k, _ in blocks]
+    assert order == sorted(order, reverse="rankdir=LR" in src)
+    x_node = re.search(r"^\t\t(t\d+) \[label=<<B>x</B>", src, flags=re.M).group(1)
+    assert band[x_node] == 0
+
+
+def test_small_graphs_are_not_wrapped():
+    o, names = _neuron()
+    assert "cluster_band" not in viz.draw_graph(o, names=names, rankdir="auto").source
