@@ -108,11 +108,21 @@ class Fold(Function):
         d = len(kernel)
         out = np.zeros(shape, dtype=g.dtype)
         positions = g.shape[1:1 + d]
-        g = np.moveaxis(g, 1 + d, 1)  # (N, C, *positions, *kernel)
+        if stride == kernel and all(dl == 1 for dl in dilation):
+            # the windows tile the image without overlap (pooling): one strided copy,
+            # (N, P, Q, C, kh, kw) -> (N, C, P, kh, Q, kw) -> (N, C, P * kh, Q * kw)
+            order = (0, 1 + d, *[a for i in range(d) for a in (1 + i, 2 + d + i)])
+            covered = tuple(p * k for p, k in zip(positions, kernel))
+            tiled = g.transpose(order).reshape(g.shape[:1] + g.shape[1 + d:2 + d] + covered)
+            out[(slice(None), slice(None)) + tuple(slice(0, n) for n in covered)] = tiled
+            return out
+        # kernel offsets first, so that each offset's slab is contiguous: (*kernel, N, C, *P)
+        g = np.ascontiguousarray(
+            g.transpose((*range(2 + d, 2 + 2 * d), 0, 1 + d, *range(1, 1 + d))))
         for offset in np.ndindex(*kernel):
             where_read = tuple(slice(k * dl, k * dl + s * (p - 1) + 1, s)
                                for k, dl, s, p in zip(offset, dilation, stride, positions))
-            out[(slice(None), slice(None)) + where_read] += g[(Ellipsis,) + offset]
+            out[(slice(None), slice(None)) + where_read] += g[offset]
         return out
 
     def backward(self, grad, out, g):
