@@ -110,15 +110,16 @@ def faults() -> None:
     root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
     for dtype in ("float32", "float64"):
         line = []
-        for setting in ("kept", "default"):
+        for setting in ("kept", "default"):  # with and without mg.set_allocator_cache()
             env = {**os.environ, "PYTHONPATH": root}
-            if setting == "default":
-                env["MINIGRAD_MALLOC"] = "default"
+            env.pop("MINIGRAD_MALLOC", None)
+            if setting == "kept":
+                env["MINIGRAD_MALLOC"] = "keep"  # mg.set_allocator_cache() at import
             out = subprocess.run([sys.executable, "-c", FAULTS_CHILD, dtype], env=env,
                                  capture_output=True, text=True, check=True)
             line.append(f"{float(out.stdout):.0f} with malloc {setting}")
         print(f"  W2 {dtype}: page faults per step: " + ", ".join(line))
-    print(f"  (this process: minigrad's malloc setting applied = {_malloc.applied})")
+    print(f"  (this process: mg.set_allocator_cache() applied = {_malloc.applied})")
 
 
 def _w2_replica(data: dict[str, Any]) -> Callable[[], Any]:

@@ -25,11 +25,12 @@ from typing import Any
 
 import numpy as np
 
-from benchmarks import peers
+from benchmarks import compiled, peers
 from benchmarks.workloads import WORKLOADS, Result, mlp_data, mlp_loss_minigrad, w2_minigrad
 
-FRAMEWORKS = ["numpy", "minigrad", "torch", "autograd", "mygrad", "jax", "micrograd"]
-LABELS = {"numpy": "NumPy (by hand)", "minigrad": "minigrad", "torch": "PyTorch",
+FRAMEWORKS = ["numpy", "minigrad", "compiled", "torch", "autograd", "mygrad", "jax", "micrograd"]
+LABELS = {"numpy": "NumPy (by hand)", "minigrad": "minigrad", "compiled": "mg.compile",
+          "torch": "PyTorch",
           "autograd": "HIPS autograd", "mygrad": "MyGrad", "jax": "JAX jit",
           "micrograd": "micrograd"}
 
@@ -68,7 +69,14 @@ def machine_info(frameworks: Sequence[str], threads: str) -> dict[str, Any]:
     return {"platform": platform.platform(), "processor": platform.processor() or
             platform.machine(), "cpu_count": os.cpu_count(), "blas": blas,
             "threads": threads, "versions": versions,
+            "allocator_cache": _allocator_cache_applied(),
             "date": time.strftime("%Y-%m-%d %H:%M")}
+
+
+def _allocator_cache_applied() -> bool:
+    """Whether mg.set_allocator_cache() is in effect (--allocator-cache; off by default)."""
+    malloc = sys.modules.get("minigrad._malloc")
+    return bool(malloc is not None and malloc.applied)
 
 
 # ---------------------------------------------------------------------------
@@ -126,6 +134,8 @@ def bench_workload(key: str, frameworks: Sequence[str], quick: bool, repeats: in
     workload = WORKLOADS[key]
     data = workload.make_data(**(workload.quick if quick else workload.full))
     factories = dict(workload.impls)
+    if key in compiled.FACTORIES:  # benchmarks/compiled.py: the workload under mg.compile
+        factories["compiled"] = compiled.FACTORIES[key]
     for name, factory in peers.FACTORIES.get(key, {}).items():
         if peers.installed(name):
             factories[name] = factory
@@ -316,9 +326,16 @@ def main(argv: Sequence[str] | None = None) -> dict[str, Any]:
                         help="seconds after which a slow framework gets no more repeats")
     parser.add_argument("--json", nargs="?", const="-", metavar="PATH",
                         help="write JSON to PATH ('-' or no value: stdout, no table)")
+    parser.add_argument("--allocator-cache", action="store_true",
+                        help="call mg.set_allocator_cache() first (the opt-in that keeps "
+                             "freed memory; process-wide, so every column gets it)")
     parser.add_argument("--no-extras", action="store_true",
                         help="skip backward/forward, memory and gradcheck measurements")
     args = parser.parse_args(argv)
+    if args.allocator_cache:
+        import minigrad as mg
+
+        mg.set_allocator_cache()
     keys = [k.strip() for k in ",".join(args.workloads).split(",") if k.strip()] or \
         list(WORKLOADS)
     unknown = [k for k in keys if k not in WORKLOADS]
@@ -343,6 +360,9 @@ def main(argv: Sequence[str] | None = None) -> dict[str, Any]:
         report["extras"]["backward_over_forward_W2_step"] = backward_forward(args.quick, repeats)
         report["extras"]["memory_W2"] = memory_growth(args.quick)
         report["extras"]["gradcheck_100_params"] = gradcheck_cost(1 if args.quick else 3)
+    if not args.no_extras and "compiled" in frameworks:
+        report["extras"]["compile_time"] = compiled.compile_times(keys, args.quick)
+        report["extras"]["memory_W2_compiled"] = compiled.memory_growth(args.quick)
     say("")
     say(table(report["results"], frameworks))
     say("")

@@ -95,7 +95,7 @@ def test_diagnostics_count_bytecodes_and_ops(capsys: pytest.CaptureFixture[str])
 
     diagnostics.main(["opcodes", "w4"])
     out = capsys.readouterr().out
-    assert "bytecodes per op" in out and "engine.py:apply" in out
+    assert "bytecodes per op" in out and "_fastpath.py:apply" in out
     assert "32 forward ops, 32 backward nodes" in out
     with pytest.raises(SystemExit, match="unknown section"):
         diagnostics.main(["nope"])
