@@ -14,6 +14,8 @@ The passes, each small and switched off by ``optimize=False``:
   value: the second is dropped (common subexpressions);
 * :func:`drop_dead` -- nodes whose value nothing uses are dropped (always on: the
   gradient of an input that does not require grad is never asked for anyway);
+* :func:`drop_broadcasts` -- ``np.broadcast_to(s, shape)`` feeding only elementwise
+  lines of that shape is dropped: they broadcast ``s`` themselves;
 * :func:`reuse_buffers` -- an elementwise NumPy ufunc writes into an input's
   array (``out=``) when that array was made inside the function, has the
   output's shape and dtype, is not a view, is not saved for backward or
@@ -182,6 +184,9 @@ def spell(fn: Any, args: list[Value], params: dict, out: Value,
         return f"np.cumsum({{0}}, axis={params['axis']})", False, None, False
     if op in ("Sum", "Mean", "Prod", "Max", "Min"):
         name = op.lower()
+        if x.kind != "literal":  # the method: no Python wrapper in between (faster)
+            args_text = (_axis_arg(fn, x, params) + _keepdims(params)).lstrip(", ")
+            return f"{{0}}.{name}({args_text})", False, None, False
         return f"np.{name}({{0}}{_axis_arg(fn, x, params)}{_keepdims(params)})", False, \
             None, False
     if op in ("Var", "Std"):
@@ -363,6 +368,28 @@ def drop_dead(nodes: list[Node], needed: list[Value]) -> list[Node]:
             kept.append(node)
             live.update(id(a) for a in node.args)
     kept.reverse()
+    return kept
+
+
+def drop_broadcasts(nodes: list[Node], keep: set[int]) -> list[Node]:
+    """``b = np.broadcast_to(s, shape)`` used only by elementwise lines that have
+    another input of that shape: they broadcast ``s`` themselves (same values and
+    shapes, no view to make)."""
+    users: dict[int, list[Node]] = {}
+    for node in nodes:
+        for a in node.args:
+            users.setdefault(id(a), []).append(node)
+    kept = []
+    for node in nodes:
+        if (node.op == "BroadcastTo" and id(node.out) not in keep and users.get(id(node.out))
+                and all((u.ufunc is not None or u.op == "Where") and not u.stmt
+                        and any(a.shape == node.out.shape and a is not node.out
+                                and a.kind != "literal" for a in u.args)
+                        for u in users[id(node.out)])):
+            for u in users[id(node.out)]:
+                u.args = [node.args[0] if a is node.out else a for a in u.args]
+            continue
+        kept.append(node)
     return kept
 
 

@@ -271,19 +271,19 @@ class Program:
         return True
 
     def run(self, leaves: Any) -> Any:
-        inputs = (*leaves, *self.captured)
+        inputs = (*leaves, *self.captured) if self.captured else tuple(leaves)
         diff = self.differentiable
         if diff and engine.is_grad_enabled():
             first = CompiledCall.apply(*inputs, program=self)
+            if self.outputs == ("out", 0):  # the common case: one Tensor, the node's output
+                return first
             node = first._ctx
-            arrays = node.outs
             made = {diff[0]: first}
             for index in diff[1:]:
                 made[index] = CompiledOutput.apply(*inputs, call=node, index=index)
-        else:
-            arrays, _ = self.forward(*[t.data for t in inputs])
-            made = {}
-        return _build(self.outputs, arrays, made, inputs)
+            return _build(self.outputs, node.outs, made, inputs)
+        arrays, _ = self.forward(*[t.data for t in inputs])
+        return _build(self.outputs, arrays, {}, inputs)
 
 
 def _unset(*args: Any) -> Any:
@@ -347,16 +347,14 @@ def _run_backward(node: Function, call: CompiledCall, position: int, grad: Tenso
             "supported (its backward is generated NumPy code, which records no graph). "
             "Call the function without mg.compile to take higher derivatives.")
     program = call.program
-    seeds = []
-    for i, index in enumerate(program.differentiable):
-        if i == position:
-            seeds.append(grad.data)
-        else:
-            shape, dtype = program.output_meta[index]
-            seeds.append(np.zeros(shape, dtype))
-    grads = program.backward(call.saved, *seeds)
-    result = tuple(None if g is None else
-                   Tensor._make(g if type(g) is np.ndarray else np.asarray(g)) for g in grads)
+    if len(program.differentiable) == 1:
+        grads = program.backward(call.saved, grad.data)
+    else:  # the other outputs' gradients are 0 for this node's share
+        seeds = [np.zeros(*program.output_meta[index]) for index in program.differentiable]
+        seeds[position] = grad.data
+        grads = program.backward(call.saved, *seeds)
+    result = tuple([None if g is None else
+                    Tensor._make(g if type(g) is np.ndarray else np.asarray(g)) for g in grads])
     checker = getattr(node, "check", None)
     if checker is not None:
         checker(grad, result)
@@ -686,6 +684,9 @@ class _Trace:
                 saved.append(v)
         keep = {id(v) for v in saved + out_values + [g for g in grad_values if g]}
         if self.compiled.optimize:
+            forward = cg.drop_broadcasts(forward, keep)
+            backward = cg.drop_broadcasts(backward, keep)
+            nodes = forward + backward
             cg.reuse_buffers(forward, keep)
             cg.reuse_buffers(backward, keep)
         names = cg.Names()

@@ -433,7 +433,7 @@ def backward(saved, d_tanh):
     d_add = np.multiply(d_tanh, t2, out=t2)
     # add = matmul + b:  d out/dx = 1, d out/dy = 1
     # unbroadcast: b (4,) was broadcast to (3, 4): sum over axes (0,)
-    d_b = np.sum(d_add, axis=0)
+    d_b = d_add.sum(axis=0)
     # matmul = x @ w:  d out/da = grad @ b^T, d out/db = a^T @ grad
     t3 = x.T
     d_w = t3 @ d_add
@@ -549,7 +549,7 @@ def test_unbroadcast_is_resolved_to_explicit_sums_and_dropped_when_shapes_match(
         return (x + b).sum()
 
     code = _code(fn, mg.ones((4, 3)), mg.ones((1, 3), requires_grad=True))
-    assert "np.sum(d_add, axis=0, keepdims=True)" in code.replace("d_add_", "d_add")
+    assert "d_add.sum(axis=0, keepdims=True)" in code
     code = _code(fn, mg.ones((4, 3)), mg.ones((4, 3), requires_grad=True))
     assert "unbroadcast" not in code
 
