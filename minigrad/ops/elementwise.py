@@ -338,7 +338,7 @@ _ERF_STEP = 0.25  # width of each polynomial piece on [0, 6]; erf(x) rounds to 1
 
 @functools.cache
 def _erf_table() -> np.ndarray:
-    """One row of polynomial coefficients per piece [k h, (k + 1) h] of [0, 6]: the degree-10
+    """Polynomial coefficients for each piece [k h, (k + 1) h] of [0, 6]: the degree-10
     Chebyshev interpolant of erf(x) / x (its relative error is erf's: small x stays
     accurate), in the local variable t in [-1, 1], highest power first. Built from
     ``math.erf`` on first use."""
@@ -352,20 +352,19 @@ def _erf_table() -> np.ndarray:
     for k in range(round(6 / _ERF_STEP)):
         piece = chebyshev.Chebyshev.interpolate(ratio, 10, [k * _ERF_STEP, (k + 1) * _ERF_STEP])
         rows.append(chebyshev.cheb2poly(piece.coef)[::-1])
-    return np.array(rows)
+    return np.array(rows).T.copy()  # (power, piece): one contiguous row per power
 
 
 def _erf(x: np.ndarray) -> np.ndarray:
     """erf by table lookup and Horner's rule: all elements at once, no loop over them."""
     table = _erf_table()
     a = np.minimum(np.abs(np.asarray(x, dtype=np.float64).reshape(-1)), 6.0)  # NaN stays
-    k = (np.minimum(np.nan_to_num(a), 5.99) * (1 / _ERF_STEP)).astype(np.intp)  # NaN: any row
+    k = (np.fmin(a, 5.99) * (1 / _ERF_STEP)).astype(np.intp)  # the piece (NaN: the last)
     t = (a - (k + 0.5) * _ERF_STEP) * (2 / _ERF_STEP)
-    coef = table[k]  # each element's polynomial
-    out = coef[:, 0].copy()
-    for j in range(1, table.shape[1]):
+    out = table[0].take(k)
+    for coefficients in table[1:]:  # Horner's rule, each power's coefficients gathered per element
         out *= t
-        out += coef[:, j]
+        out += coefficients.take(k)
     out *= a
     out[a >= 6.0] = 1.0
     out = np.copysign(out.reshape(np.shape(x)), x)

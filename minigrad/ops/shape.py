@@ -265,7 +265,7 @@ class Pad(Function):
     def forward(self, x, pad_width, constant_values):
         self.inner = tuple(slice(before, before + n) for (before, _), n in zip(pad_width, x.shape))
         shape = tuple(before + n + after for (before, after), n in zip(pad_width, x.shape))
-        out = np.full_like(x, constant_values, shape=shape)  # what np.pad does, without its overhead
+        out = np.full_like(x, constant_values, shape=shape)  # np.pad, without its overhead
         out[self.inner] = x
         return out
 
