@@ -465,9 +465,10 @@ def _markdown(steps: list[Step], names: dict[int, str]) -> str:
            "runs them.", ""]
     for s in steps:
         n = _tex(s.name)
-        head = f"`{s.name}` (leaf)" if s.is_leaf and not s.call else f"`{s.name} = {_call(s, names)}`"
-        if s.is_leaf or s.name == _call(s, names):
-            head = f"`{s.name}`" + (" (leaf)" if s.is_leaf else "")
+        leaf, call = s.is_leaf and not s.call, _call(s, names)
+        head = f"`{s.name}`" + (" (leaf)" if leaf else "")
+        if not leaf and s.name != call:
+            head = f"`{s.name} = {call}`"
         out.append(f"{s.index + 1}. {head}")
         seed = r" \quad (\text{the seed})" if s.index == 0 else ""
         out.append(rf"   - upstream: $\dfrac{{\partial L}}{{\partial {n}}} = {fmt(s.upstream)}"

@@ -34,13 +34,23 @@ import html
 import importlib.util
 import shutil
 import subprocess
+import time
 import weakref
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
-from minigrad.explain import (Explanation, Step, _p, backward_steps, explain, fmt,
-                              format_step, node_names, variable_names)
+from minigrad.explain import (
+    Explanation,
+    Step,
+    _p,
+    backward_steps,
+    explain,
+    fmt,
+    format_step,
+    node_names,
+    variable_names,
+)
 from minigrad.tensor import Tensor
 
 __all__ = ["DrawingTimeout", "backward_steps", "draw_graph", "explain", "record_modules",
@@ -372,8 +382,8 @@ def _build(root: Tensor, show_data: bool = True, show_grad: bool = True, rankdir
             g.body.append(f"\t{line}\n")
 
     styles = {"b": "<B>{}</B>", "small": '<FONT POINT-SIZE="9" COLOR="#555555">{}</FONT>',
-              "grad": f'<FONT COLOR="{_GRAD}">{{}}</FONT>', "grey": '<FONT COLOR="#888888">{}</FONT>',
-              "": "{}"}
+              "grad": f'<FONT COLOR="{_GRAD}">{{}}</FONT>',
+              "grey": '<FONT COLOR="#888888">{}</FONT>', "": "{}"}
     copies: dict[tuple[int, str], str] = {}  # (Tensor, op node) -> its copy beside that op
     for t in nodes:
         role, tid = roles[id(t)], ids[id(t)]
@@ -663,9 +673,9 @@ def step_frames(root: Tensor, gradient: Any = None, **kwargs: Any) -> list[tuple
     for s in steps:
         for c in s.contributions:
             arrived.setdefault(id(c.input), []).append(c.grad)
-        now = {id(c.input) for c in s.contributions}
+        now, got_all = {id(c.input) for c in s.contributions}, dict(arrived)
 
-        def text(t: Tensor, s: Step = s, got_all: dict = dict(arrived), now: set = now) -> str:
+        def text(t: Tensor, s: Step = s, got_all: dict = got_all, now: set = now) -> str:
             k = index.get(id(t))
             if k is None:
                 return ""
@@ -796,7 +806,7 @@ def _page_svg(image: str) -> str:
 
 
 def write_stepthrough(root: Tensor, path: str | Path, frames_dir: str | Path | None = None,
-                      gradient: Any = None, *, timeout: float | None = TIMEOUT,
+                      gradient: Any = None, *, timeout: float | None = 3 * TIMEOUT,
                       **kwargs: Any) -> Path:
     """Write the backward pass as frames (``step_001.svg``, ...) in ``frames_dir``
     (default: ``<path stem>_frames`` beside ``path``) and one self-contained HTML
@@ -804,8 +814,10 @@ def write_stepthrough(root: Tensor, path: str | Path, frames_dir: str | Path | N
     The page keeps node text at its natural size or larger, scrolls the node of
     the current step into view, and shows the step's text beside the graph.
     Without Graphviz the frames are ``.dot`` files and the page shows their
-    source. ``kwargs`` go to :func:`draw_graph` (``rankdir="auto"`` by default
-    here). Returns the HTML path."""
+    source. ``timeout`` is Graphviz's budget for all frames together (``None``: no
+    limit); past it :class:`DrawingTimeout` says how many frames were drawn.
+    ``kwargs`` go to :func:`draw_graph` (``rankdir="auto"`` by default here).
+    Returns the HTML path."""
     path = Path(path)
     frames_dir = Path(frames_dir) if frames_dir else path.with_name(path.stem + "_frames")
     frames_dir.mkdir(parents=True, exist_ok=True)
@@ -816,10 +828,22 @@ def write_stepthrough(root: Tensor, path: str | Path, frames_dir: str | Path | N
     labels = {**named, **variable_names(kwargs.get("names"))}
     names = node_names(root, labels)
     graphs, texts = [], []
-    for s, graph in step_frames(root, gradient=gradient, **kwargs):
+    frames = step_frames(root, gradient=gradient, **kwargs)
+    start = time.monotonic()
+    for s, graph in frames:
         name = f"step_{s.index + 1:03d}"
         if svg:
-            image = _image(graph.source, "svg", timeout).decode("utf-8")
+            left = None if timeout is None else timeout - (time.monotonic() - start)
+            try:
+                if left is not None and left <= 0:
+                    raise DrawingTimeout("")
+                image = _image(graph.source, "svg", left).decode("utf-8")
+            except DrawingTimeout:
+                raise DrawingTimeout(
+                    f"write_stepthrough: Graphviz drew {s.index} of {len(frames)} frames "
+                    f"within {timeout:g} s, so the page was skipped. Pass timeout=None (no "
+                    "limit) or draw a smaller graph; mg.viz.explain(root) gives the steps as "
+                    "text.") from None
             image = image[image.index("<svg"):]
             (frames_dir / f"{name}.svg").write_text(image, encoding="utf-8")
             image = _page_svg(image)
@@ -829,7 +853,8 @@ def write_stepthrough(root: Tensor, path: str | Path, frames_dir: str | Path | N
         current = " current" if s.index == 0 else ""
         graphs.append(f'<div class="frame graph{current}" id="{name}">{image}</div>')
         texts.append(f'<div class="frame{current}"><pre>{_esc(format_step(s, names))}</pre></div>')
-    kinds = {_role(t, root, {id(p) for p in named.values()}) for t in _collect(root, kwargs.get("max_nodes", 300))[0]}
+    param_ids = {id(p) for p in named.values()}
+    kinds = {_role(t, root, param_ids) for t in _collect(root, kwargs.get("max_nodes", 300))[0]}
     legend = ('<span class="k" style="border:3px solid #d62728;background:#ffe3e3">this '
               "step</span> " + " ".join(
                   f'<span class="k" style="background:{fill}'

@@ -278,3 +278,11 @@ def test_a_long_chain_wraps_into_bands_joined_by_copies():
 def test_small_graphs_are_not_wrapped():
     o, names = _neuron()
     assert "cluster_band" not in viz.draw_graph(o, names=names, rankdir="auto").source
+
+
+@pytest.mark.skipif(not HAS_DOT, reason="Graphviz's dot is not installed")
+def test_the_step_through_has_one_budget_for_all_its_frames(tmp_path):
+    x, y = _sum_of(300)
+    with pytest.raises(viz.DrawingTimeout, match=r"write_stepthrough: Graphviz drew \d+ of 300 "
+                       r"frames within 0.5 s, so the page was skipped.*timeout=None"):
+        viz.write_stepthrough(y, tmp_path / "steps.html", timeout=0.5)
