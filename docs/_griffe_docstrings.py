@@ -6,7 +6,9 @@ paragraph of prose may follow the parameter list. Read strictly as NumPy style,
 the examples would be parsed as parameters and the prose as parameter names. This
 extension adds the missing headings before the docstrings are parsed: ``Examples``
 before the first ``>>>`` line outside an Examples section, ``Notes`` before a
-prose paragraph inside a Parameters / Attributes section.
+prose paragraph inside a Parameters / Attributes section. It also leaves out
+undocumented instance state (``self.n = ...`` in ``__init__``) and undocumented
+special methods (the operators).
 """
 
 from __future__ import annotations
@@ -47,3 +49,17 @@ class NumpySections(griffe.Extension):
     def on_instance(self, *, obj: Any, **kwargs: Any) -> None:
         if getattr(obj, "docstring", None) is not None:
             obj.docstring.value = normalize(obj.docstring.value)
+
+    def on_class_members(self, *, cls: Any, **kwargs: Any) -> None:
+        """Drop what is not API: ``self.x = ...`` assignments without a docstring
+        (unless ``__slots__`` declares them, as Tensor's ``data`` and ``grad``) and
+        special methods without one (operators; ``__init__`` merges into the class)."""
+        slots = cls.members.get("__slots__")
+        declared = str(getattr(slots, "value", "")) if slots is not None else ""
+        for name, member in list(cls.members.items()):
+            undocumented = member.docstring is None
+            state = (member.is_attribute and "instance-attribute" in member.labels
+                     and f"'{name}'" not in declared and f'"{name}"' not in declared)
+            special = name.startswith("__") and name.endswith("__") and name != "__init__"
+            if undocumented and (state or special):
+                del cls.members[name]
