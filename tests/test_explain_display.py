@@ -131,8 +131,6 @@ def test_draw_after_a_plain_backward():
     assert "grad -1.5" in src and "<B>n</B>" in src  # x.grad, written by backward
 
 
-@pytest.mark.xfail(raises=RuntimeError, strict=False,
-                   reason="needs the engine's walk over a freed graph (issue 13 item 3)")
 def test_explain_after_a_plain_backward():
     o, names = _neuron()
     before = str(viz.explain(o, names=names))
