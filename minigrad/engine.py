@@ -347,7 +347,7 @@ def backward(
     backward pass this way).
     """
     wanted = None if inputs is None else {id(t): None for t in inputs}
-    needed = None if inputs is None else _needed(roots, wanted)
+    needed, run = (None, None) if inputs is None else _needed(roots, wanted)
     pending: dict[int, Tensor] = {}  # id(tensor) -> the sum of the gradients sent to it
     waiting: list[tuple[int, Tensor]] = []  # a heap of (-sequence number, node)
     leaves: list[Tensor] = []
@@ -363,6 +363,8 @@ def backward(
                     wanted[id(node)] = grad
             elif node._retains_grad and not looking:
                 _store_grad(node, grad, create_graph)
+            if run is not None and id(node) not in run:
+                continue  # autograd.grad: no wanted tensor below this one
             fn = node._ctx
             parents, input_grads = _run_node(fn, node, grad, looking)
             for index, (parent, g) in enumerate(zip(parents, input_grads)):
@@ -386,17 +388,22 @@ def backward(
                 wanted[id(leaf)] = grad
         else:
             _store_grad(leaf, grad, create_graph)
-    return None if wanted is None else list(wanted.values())
+    return None if wanted is None else [wanted[id(t)] for t in inputs]  # type: ignore[union-attr]
 
 
-def _needed(roots: Sequence[Tensor], wanted: dict[int, Any]) -> set[int]:
-    """The tensors on some path from ``roots`` down to a wanted tensor."""
+def _needed(roots: Sequence[Tensor], wanted: dict[int, Any]) -> tuple[set[int], set[int]]:
+    """For ``inputs=``: the tensors on some path from ``roots`` down to a wanted tensor,
+    and the nodes among them whose rule must run (a wanted tensor is below them)."""
     needed: set[int] = set()
+    run: set[int] = set()
     for t in reversed(toposort(roots)):  # leaves, then nodes earliest first
-        if id(t) in wanted or (t._ctx is not None and any(
-                id(p) in needed for p in versions.recorded_inputs(t._ctx))):
+        if t._ctx is not None and any(id(p) in needed
+                                      for p in versions.recorded_inputs(t._ctx)):
+            run.add(id(t))
             needed.add(id(t))
-    return needed
+        elif id(t) in wanted:
+            needed.add(id(t))
+    return needed, run
 
 
 def _send(tensor: Tensor, grad: Tensor, pending: dict[int, Tensor],

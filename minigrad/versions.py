@@ -125,6 +125,7 @@ def record(fn: Any, inputs: tuple[Tensor, ...]) -> tuple[int, ...]:
     changed by a recorded in-place op through an alias (``v = y[0:2]; y *= y``),
     after the node that made it, no longer holds what that node computed; the
     gradient through it would be wrong, so ``fn``'s backward will raise."""
+    global last_change
     versions = []
     for index, t in enumerate(inputs):
         cell = t._vc
@@ -136,6 +137,7 @@ def record(fn: Any, inputs: tuple[Tensor, ...]) -> tuple[int, ...]:
         if cell[2] is not None and maker is not None and any(
                 maker._out_version < v <= cell[0] for v in cell[2]):
             fn._stale_input = (index, cell[1])
+            last_change = next(clock)  # so that backward checks fn (versions.check_saved)
     return tuple(versions)
 
 

@@ -311,3 +311,157 @@ def test_calculus_example_runs_and_agrees(capsys):
         analytic = float(line.split("analytic| = ")[1].split(",")[0])
         numerical = float(line.split("numerical| = ")[1])
         assert analytic < 1e-12 and numerical < 1e-3
+
+
+# -- issue 16 item 5: every .grad is an array of its own -------------------------------
+
+
+@pytest.mark.parametrize("create_graph", [False, True])
+def test_leaf_grads_never_alias_each_other_or_the_callers_gradient(create_graph):
+    x = mg.tensor([1.0, 2.0], requires_grad=True)
+    z = mg.tensor([3.0, 4.0], requires_grad=True)
+    g = mg.tensor([1.0, 1.0])
+    (x + z).backward(g, create_graph=create_graph)  # add hands one gradient to both
+    assert x.grad is not z.grad and x.grad is not g
+    assert not np.shares_memory(x.grad.data, z.grad.data)
+    assert not np.shares_memory(x.grad.data, g.data)
+    with mg.no_grad():
+        x.grad *= 3.0  # writable, and changes only x.grad
+    np.testing.assert_array_equal(x.grad.data, [3.0, 3.0])
+    np.testing.assert_array_equal(z.grad.data, [1.0, 1.0])
+    np.testing.assert_array_equal(g.data, [1.0, 1.0])
+
+
+@pytest.mark.parametrize("create_graph", [False, True])
+def test_a_broadcast_gradient_becomes_a_writable_grad(create_graph):
+    x = mg.tensor([1.0, 2.0, 3.0], requires_grad=True)
+    x.sum().backward(create_graph=create_graph)  # sum's rule broadcasts: a read-only view
+    assert x.grad.data.flags.writeable and x.grad.data.strides != (0,)
+    with mg.no_grad():
+        x.grad *= 2.0
+    np.testing.assert_array_equal(x.grad.data, [2.0, 2.0, 2.0])
+
+
+def test_create_graph_grads_stay_differentiable():
+    x = mg.tensor(3.0, requires_grad=True)
+    (x ** 3).backward(create_graph=True)
+    (gg,) = grad(x.grad, x)
+    assert gg.item() == 18.0
+
+
+# -- issue 16 item 6: 0-d gradients stay ndarrays ------------------------------------------
+
+
+def test_zero_d_gradients_are_arrays_after_accumulation():
+    x = mg.tensor(2.0, requires_grad=True)
+    for _ in range(3):
+        (x * x + x).backward()  # x reaches the sum twice: a sum in the walk too
+        assert type(x.grad.data) is np.ndarray and x.grad.data.shape == ()
+    assert x.grad.item() == 15.0
+
+
+def test_sgd_momentum_with_weight_decay_keeps_updating_a_0d_parameter():
+    p = mg.tensor(1.0, requires_grad=True)
+    opt = mg.optim.SGD([p], lr=0.1, momentum=0.9, weight_decay=0.1)
+    values = []
+    for _ in range(4):
+        opt.zero_grad()
+        (p * p).backward()
+        (p * 1.0).backward()  # accumulate a second gradient
+        opt.step()
+        values.append(p.item())
+    assert type(p.data) is np.ndarray and len(set(values)) == 4
+
+
+# -- issue 16 item 8: grad w.r.t. an intermediate runs only the part it needs --------------
+
+
+def test_grad_with_respect_to_an_intermediate_leaves_the_rest_of_the_graph():
+    x = mg.tensor([1.0, 2.0], requires_grad=True)
+    h = x * 3.0
+    y = (h * h).sum()
+    (gh,) = grad(y, h)
+    np.testing.assert_array_equal(gh.data, 2 * h.data)
+    assert x.grad is None
+    h.backward(gh)  # the part between h and x was neither run nor freed
+    np.testing.assert_array_equal(x.grad.data, 3.0 * 2 * h.data)
+    with pytest.raises(RuntimeError, match="already freed"):
+        grad(y, h)  # the part grad ran is freed (retain_graph defaults to False)
+
+
+def test_grad_with_respect_to_an_intermediate_and_a_leaf_below_it():
+    x = mg.tensor(2.0, requires_grad=True)
+    h = x * x
+    y = h * x
+    gh, gx = grad(y, [h, x])
+    assert gh.item() == 2.0 and gx.item() == 12.0
+
+
+def test_grad_of_an_intermediate_matches_pytorch():
+    torch = pytest.importorskip("torch")
+    x = mg.tensor([0.5, -1.0], requires_grad=True)
+    tx = torch.tensor([0.5, -1.0], dtype=torch.float64, requires_grad=True)
+    h, th = x.tanh(), tx.tanh()
+    y, ty = (h * h * x).sum(), (th * th * tx).sum()
+    (g,) = grad(y, h)
+    (tg,) = torch.autograd.grad(ty, th)
+    np.testing.assert_allclose(g.data, tg.numpy(), rtol=1e-14)
+    h.backward(g)
+    th.backward(tg)
+    np.testing.assert_allclose(x.grad.data, tx.grad.numpy(), rtol=1e-14)
+
+
+# -- issue 16 item 9 (part) ---------------------------------------------------------------
+
+
+def test_no_grad_decorates_a_generator_function():
+    x = mg.tensor(1.0, requires_grad=True)
+
+    @mg.no_grad()
+    def doubled(n):
+        for _ in range(n):
+            received = yield x * 2.0
+            assert received in (None, "ping")
+
+    gen = doubled(3)
+    first = next(gen)
+    assert not first.requires_grad
+    assert mg.is_grad_enabled()  # outside the generator's own code: the caller's mode
+    assert not gen.send("ping").requires_grad
+    assert [t.requires_grad for t in gen] == [False]
+    assert mg.is_grad_enabled()
+
+    @mg.enable_grad()
+    def recorded():
+        yield x * 2.0
+
+    with mg.no_grad():
+        assert next(recorded()).requires_grad
+
+
+def test_no_grad_generator_returns_its_value_and_closes():
+    @mg.no_grad()
+    def gen():
+        yield 1
+        return "done"
+
+    g = gen()
+    assert next(g) == 1
+    with pytest.raises(StopIteration) as stop:
+        next(g)
+    assert stop.value.value == "done"
+    g2 = gen()
+    next(g2)
+    g2.close()
+    assert mg.is_grad_enabled()
+
+
+def test_requires_grad_false_after_use_leaves_grad_untouched():
+    x = mg.tensor([1.0, 2.0], requires_grad=True)
+    w = mg.tensor([3.0, 4.0], requires_grad=True)
+    x.grad = mg.tensor([7.0, 7.0])
+    y = (x * w).sum()
+    x.requires_grad_(False)  # as PyTorch: the next backward leaves x.grad alone
+    y.backward()
+    np.testing.assert_array_equal(x.grad.data, [7.0, 7.0])
+    np.testing.assert_array_equal(w.grad.data, [1.0, 2.0])

@@ -335,3 +335,95 @@ def test_reducing_everything_matches_naming_every_axis(shape, name) -> None:
     a.backward()
     b.backward()
     np.testing.assert_allclose(x.grad.data, y.grad.data, rtol=1e-12)
+
+
+# -- the two implementations: plain engine.py and _fastpath.py ---------------------
+# (imports here: this section is about the pairing; see the module docstring)
+
+import contextlib  # noqa: E402
+
+from hypothesis import HealthCheck, given, settings  # noqa: E402
+
+from minigrad import _fastpath  # noqa: E402
+from tests.op_table import OP_CASES, draw_inputs, fixed_shapes  # noqa: E402
+from tests.strategies import build, examples, programs  # noqa: E402
+
+
+@contextlib.contextmanager
+def plain_engine():
+    """engine.py's own apply, unbroadcast, _send and backward (what MINIGRAD_PLAIN=1 gives)."""
+    _fastpath.uninstall()
+    try:
+        assert not _fastpath.installed()
+        yield
+    finally:
+        _fastpath.install()
+
+
+def _values_and_grads(make, arrays, create_graph=False):
+    """out, and the gradient of a weighted sum of out w.r.t. each input (or the error)."""
+    inputs = [mg.tensor(a.copy(), requires_grad=True) for a in arrays]
+    try:
+        out = make(*inputs)
+        weights = np.linspace(0.5, 1.5, out.size).reshape(out.shape) if out.size else 1.0
+        loss = (out * weights).sum()
+        if not loss.requires_grad:
+            return [out.data], []
+        grads = mg.autograd.grad(loss, inputs, allow_unused=True, create_graph=create_graph)
+    except Exception as exc:  # noqa: BLE001  (both paths must fail alike)
+        return type(exc), str(exc)
+    return [out.data], [None if g is None else g.data for g in grads]
+
+
+def _assert_same(fast, plain, what):
+    if isinstance(fast[0], type):
+        assert fast == plain, what
+        return
+    for a, b in zip(fast[0] + fast[1], plain[0] + plain[1], strict=True):
+        if a is None or b is None:
+            assert a is None and b is None, what
+            continue
+        assert a.dtype == b.dtype and a.shape == b.shape, what
+        np.testing.assert_array_equal(a, b, err_msg=what)  # exactly: the same arithmetic
+
+
+@pytest.mark.parametrize("case", OP_CASES, ids=lambda c: c.name)
+def test_the_fast_and_plain_engines_agree_on_every_op(case) -> None:
+    rng = np.random.default_rng(0)
+    arrays = draw_inputs(rng, case, fixed_shapes(case))
+    for kwargs in case.kwargs:
+        def make(*xs):
+            return case.fn(*xs, **kwargs)
+        for create_graph in (False, True):
+            fast = _values_and_grads(make, arrays, create_graph)
+            with plain_engine():
+                plain = _values_and_grads(make, arrays, create_graph)
+            _assert_same(fast, plain, f"{case.name} {kwargs} create_graph={create_graph}")
+
+
+@settings(max_examples=examples(60), deadline=None, derandomize=True,
+          suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
+@given(programs())
+def test_the_fast_and_plain_engines_agree_on_random_graphs(program) -> None:
+    arrays = [*program.leaves, program.matrix]
+
+    def make(*xs):
+        return build(program, list(xs[:-1]), xs[-1])
+
+    fast = _values_and_grads(make, arrays)
+    with plain_engine():
+        plain = _values_and_grads(make, arrays)
+    _assert_same(fast, plain, repr(program))
+
+
+def test_minigrad_plain_environment_variable_keeps_the_plain_engine() -> None:
+    import subprocess
+    import sys
+
+    code = ("import minigrad as mg, minigrad._fastpath as f; "
+            "assert not f.installed(); assert mg.Function.apply.__func__.__module__ == "
+            "'minigrad.engine'; x = mg.tensor(2.0, requires_grad=True); (x * x).backward(); "
+            "assert x.grad.item() == 4.0")
+    subprocess.run([sys.executable, "-c", code], env={**__import__("os").environ,
+                                                     "MINIGRAD_PLAIN": "1"}, check=True)
+    assert _fastpath.installed()

@@ -257,3 +257,144 @@ def test_optimizer_step_after_backward_works():
         loss.backward()
         opt.step()
     np.testing.assert_allclose(w.data, np.array([1.0, -1.0]) * 0.8 ** 3)
+
+
+# -- issue 16 item 1: views and detached tensors share their base's version -----------
+
+
+def _line_after(func, offset):
+    return func.__code__.co_firstlineno + offset
+
+
+@pytest.mark.parametrize("alias", [lambda t: t[0:2], lambda t: t.T, lambda t: t.transpose(),
+                                   lambda t: t.reshape(-1), lambda t: t.detach(),
+                                   lambda t: t.detach()[1:], lambda t: t[None]],
+                         ids=["slice", "T", "transpose", "reshape", "detach", "detach-slice",
+                              "newaxis"])
+def test_a_change_through_an_alias_of_a_saved_tensor_raises(alias):
+    w = leaf([[1.0, 2.0], [3.0, 4.0]])
+    loss = (w * w).sum()  # multiply saves w
+    with mg.no_grad():
+        a = alias(w)
+        a += 1.0  # reaches w's memory
+    with pytest.raises(RuntimeError, match=r"'multiply' needs input 0 .*modified in place"):
+        loss.backward()
+
+
+@pytest.mark.parametrize("alias", [lambda t: t[0:1], lambda t: t.T, lambda t: t.reshape(-1)])
+def test_a_change_to_the_base_of_a_saved_view_raises(alias):
+    w = leaf([[1.0, 2.0], [3.0, 4.0]])
+    v = alias(w)
+    loss = (v * v).sum()  # multiply saves the view
+    with mg.no_grad():
+        w -= 0.5
+    with pytest.raises(RuntimeError, match="modified in place"):
+        loss.backward()
+
+
+def test_matmul_with_a_transposed_weight_then_an_optimizer_step_raises_naming_the_step():
+    x = mg.tensor(np.ones((3, 2)))
+    W = leaf([[1.0, 2.0], [3.0, 4.0]])
+    loss = (x @ W.T).sum()
+    W.grad = mg.ones_like(W)
+    opt = mg.optim.SGD([W], lr=0.1)
+    opt.step()  # the line the error must name
+    line = _line_after(test_matmul_with_a_transposed_weight_then_an_optimizer_step_raises_naming_the_step, 6)
+    with pytest.raises(RuntimeError, match=rf"'matmul' needs input 1.*'SGD.step' at .*{HERE}:{line}"):
+        loss.backward()
+
+
+def test_linear_on_a_3d_input_then_an_optimizer_step_raises():
+    layer = mg.nn.Linear(2, 3, rng=0) if "rng" in mg.nn.Linear.__init__.__code__.co_varnames \
+        else mg.nn.Linear(2, 3)
+    x = mg.tensor(np.ones((4, 5, 2)))
+    loss = layer(x).sum()
+    for p in layer.parameters():
+        p.grad = mg.ones_like(p)
+    mg.optim.SGD(layer.parameters(), lr=0.1).step()
+    with pytest.raises(RuntimeError, match="modified in place"):
+        loss.backward()
+
+
+def test_load_state_dict_between_forward_and_backward_raises_naming_it():
+    layer = mg.nn.Linear(2, 2)
+    x = mg.tensor(np.ones((4, 5, 2)))
+    loss = (layer(x) * layer(x)).sum()
+    layer.load_state_dict({k: np.asarray(v) * 2 for k, v in layer.state_dict().items()})
+    with pytest.raises(RuntimeError, match="load_state_dict"):
+        loss.backward()
+
+
+def test_a_view_used_after_a_recorded_change_of_its_base_raises():
+    """v = y[0:2]; y *= y: v's values are now y_old^2, which v's node (getitem of
+    y_old) does not describe; PyTorch replays the view, minigrad refuses."""
+    x = leaf([1.0, 2.0, 3.0])
+    y = x * 1.0
+    v = y[0:2]
+    y *= y
+    with pytest.raises(RuntimeError, match="through a view or alias"):
+        (v * 3.0).sum().backward()
+
+
+def test_a_view_used_before_the_change_of_its_base_keeps_its_gradient():
+    x = leaf([1.0, 2.0, 3.0])
+    y = x * 1.0
+    s = y[0:2].sum()  # used before the change: reads nothing in backward
+    y *= 2.0
+    (s + y.sum()).backward()
+    np.testing.assert_array_equal(x.grad.data, [3.0, 3.0, 2.0])
+
+
+def test_views_and_detach_share_one_version_counter():
+    x = leaf([[1.0, 2.0], [3.0, 4.0]])
+    views = [x[0], x.T, x.reshape(4), x.detach(), x.detach()[1:], mg.transpose(x, (1, 0))]
+    with mg.no_grad():
+        x += 1.0
+    assert x._version == 1 and all(v._version == 1 for v in views)
+    with mg.no_grad():
+        views[3][0, 0] = 7.0
+    assert x._version == 2 and views[0]._version == 2
+    fresh = x * 2.0  # a new array: its own counter
+    assert fresh._version == 0
+
+
+def test_mark_modified_is_the_one_protocol_and_names_the_line():
+    from minigrad.versions import mark_modified
+
+    w = leaf([1.0, 2.0])
+    loss = (w * w).sum()
+    w.data[0] = 5.0
+    mark_modified(w, where="a custom update")  # the line the error must name
+    line = _line_after(test_mark_modified_is_the_one_protocol_and_names_the_line, 6)
+    with pytest.raises(RuntimeError, match=rf"'a custom update' at .*{HERE}:{line}"):
+        loss.backward()
+
+
+def test_alias_errors_match_pytorch():
+    torch = pytest.importorskip("torch")
+    for make in (lambda t: t[0:1], lambda t: t.T, lambda t: t.reshape(-1), lambda t: t.detach()):
+        w = leaf([[1.0, 2.0], [3.0, 4.0]])
+        loss = (w * w).sum()
+        with mg.no_grad():
+            a = make(w)
+            a += 1.0
+        tw = torch.tensor([[1.0, 2.0], [3.0, 4.0]], dtype=torch.float64, requires_grad=True)
+        tloss = (tw * tw).sum()
+        with torch.no_grad():
+            ta = make(tw)
+            ta += 1.0
+        with pytest.raises(RuntimeError):
+            tloss.backward()
+        with pytest.raises(RuntimeError):
+            loss.backward()
+
+
+def test_setitem_of_a_grad_value_into_an_integer_tensor_is_a_dtype_error():
+    t = mg.tensor([1, 2, 3])
+    v = mg.tensor(1.5, requires_grad=True)
+    with pytest.raises(TypeError, match=r"setitem: cannot write a value that requires grad "
+                                        r"into a tensor of dtype int64.*astype"):
+        t[0] = v
+    np.testing.assert_array_equal(t.data, [1, 2, 3])
+    t[0] = v.detach()  # no gradient wanted: NumPy's cast, as before
+    assert t.data[0] == 1
