@@ -28,7 +28,7 @@ from typing import Any
 import numpy as np
 
 from minigrad.engine import Function
-from minigrad.ops.elementwise import erf, exp, expm1, log1p, minimum, sigmoid, tanh, where
+from minigrad.ops.elementwise import _erf, erf, exp, expm1, log1p, minimum, sigmoid, tanh, where
 from minigrad.ops.reductions import max as reduce_max
 from minigrad.ops.reductions import mean, softmax, var
 from minigrad.ops.shape import pad, swapaxes, transpose
@@ -492,15 +492,42 @@ def relu(input: Any) -> Tensor:
     return _relu(input)
 
 
+class Gelu(Function):
+    """out = x Phi(x) with Phi(x) = (1 + erf(x / sqrt 2)) / 2 the normal CDF;
+    d out/dx = Phi(x) + x phi(x), phi(x) = exp(-x^2 / 2) / sqrt(2 pi) the normal density
+
+    With approximate="tanh": Phi(x) ~ (1 + tanh(u)) / 2, u = sqrt(2/pi) (x + 0.044715 x^3),
+    d out/dx = (1 + tanh u) / 2 + x (1 - tanh^2 u) u'(x) / 2.
+    One node instead of five: GELU sits on the widest activations of a transformer.
+    """
+
+    saves = ("inputs",)
+
+    def forward(self, x, approximate):
+        self.approximate = approximate
+        if approximate == "tanh":
+            return 0.5 * x * (1.0 + np.tanh(_GELU_C * (x + 0.044715 * x * x * x)))
+        return 0.5 * x * (1.0 + _erf(x * (1.0 / math.sqrt(2.0))))
+
+    def backward(self, grad, out, x):
+        if self.approximate == "tanh":
+            t = tanh(_GELU_C * (x + 0.044715 * x * x * x))
+            slope = _GELU_C * (1.0 + 3 * 0.044715 * x * x)
+            return grad * (0.5 * (1.0 + t) + 0.5 * x * (1.0 - t * t) * slope)
+        cdf = 0.5 * (1.0 + erf(x * (1.0 / math.sqrt(2.0))))
+        pdf = exp(-0.5 * x * x) * (1.0 / math.sqrt(2.0 * math.pi))
+        return grad * (cdf + x * pdf)
+
+
+_GELU_C = math.sqrt(2.0 / math.pi)
+
+
 def gelu(input: Any, approximate: str = "none") -> Tensor:
     """x * Phi(x) with Phi the normal CDF: exact (``0.5 x (1 + erf(x / sqrt 2))``) or, with
     ``approximate="tanh"``, ``0.5 x (1 + tanh(sqrt(2/pi) (x + 0.044715 x^3)))``."""
-    x = _tensor(input)
-    if approximate == "none":
-        return 0.5 * x * (1.0 + erf(x * (1.0 / math.sqrt(2.0))))
-    if approximate == "tanh":
-        return 0.5 * x * (1.0 + tanh(math.sqrt(2.0 / math.pi) * (x + 0.044715 * x * x * x)))
-    raise ValueError(f"gelu: approximate must be 'none' or 'tanh', not {approximate!r}.")
+    if approximate not in ("none", "tanh"):
+        raise ValueError(f"gelu: approximate must be 'none' or 'tanh', not {approximate!r}.")
+    return Gelu.apply(_tensor(input), approximate=approximate)
 
 
 def leaky_relu(input: Any, negative_slope: float = 0.01) -> Tensor:
