@@ -1,8 +1,9 @@
 """W6 and W7: one training step of the examples' models (issue 15).
 
-* W6 -- the digits CNN of ``examples/digits_cnn.py`` (conv 1->16 3x3, ReLU,
-  max-pool 2; conv 16->32 3x3, ReLU, max-pool 2; dropout; linear 128->10;
-  softmax cross-entropy), batch 64 of 8x8 images, one SGD step.
+* W6 -- the digits CNN of ``examples/digits_cnn.py`` (conv 1->32 3x3,
+  BatchNorm, ReLU, max-pool 2; conv 32->64 3x3, BatchNorm, ReLU, max-pool 2;
+  dropout; linear 256->10; softmax cross-entropy), batch 64 of 8x8 images,
+  one SGD step.
 * W7 -- the tiny causal transformer of ``examples/makemore.py`` (vocabulary 27,
   context 16, embedding 64, 2 pre-norm blocks of 4-head causal attention and a
   GELU MLP 64-256-64, final LayerNorm, linear head), batch 32, one SGD step.
@@ -50,7 +51,7 @@ LABELS = {"numpy": "NumPy im2col (by hand)", "minigrad": "minigrad eager",
 # ---------------------------------------------------------------------------
 
 
-def cnn_data(batch: int = 64, c1: int = 16, c2: int = 32, size: int = 8, classes: int = 10,
+def cnn_data(batch: int = 64, c1: int = 32, c2: int = 64, size: int = 8, classes: int = 10,
              p: float = 0.25, dtype: str = "float64", lr: float = 0.05) -> dict[str, Any]:
     rng = np.random.default_rng(6)
     flat = c2 * (size // 4) ** 2
@@ -59,8 +60,11 @@ def cnn_data(batch: int = 64, c1: int = 16, c2: int = 32, size: int = 8, classes
         fan_in = int(np.prod(shape[1:]))
         return rng.uniform(-1, 1, shape) / np.sqrt(fan_in)
 
-    params = [kaiming(c1, 1, 3, 3), kaiming(c1, 1)[:, 0], kaiming(c2, c1, 3, 3),
-              kaiming(c2, c1 * 9)[:, 0], kaiming(classes, flat), kaiming(classes, flat)[:, 0]]
+    def affine(c: int) -> list[np.ndarray]:   # BatchNorm's weight and bias
+        return [1 + 0.1 * rng.standard_normal(c), 0.1 * rng.standard_normal(c)]
+
+    params = [kaiming(c1, 1, 3, 3), *affine(c1), kaiming(c2, c1, 3, 3), *affine(c2),
+              kaiming(classes, flat), kaiming(classes, flat)[:, 0]]
     keep = (rng.random((batch, flat)) >= p) / (1 - p)   # inverted dropout, one fixed mask
     return {"params": [w.astype(dtype) for w in params],
             "x": rng.uniform(0, 1, (batch, 1, size, size)).astype(dtype),
@@ -95,9 +99,8 @@ def transformer_data(batch: int = 32, block: int = 16, vocab: int = 27, n_embd: 
 # ---------------------------------------------------------------------------
 
 
-def conv3x3_forward(x: np.ndarray, w: np.ndarray, b: np.ndarray
-                    ) -> tuple[np.ndarray, np.ndarray]:
-    """3x3 convolution, padding 1, stride 1, on x of shape (N, H, W, C).
+def conv3x3_forward(x: np.ndarray, w: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """3x3 convolution (no bias), padding 1, stride 1, on x of shape (N, H, W, C).
 
     im2col: every output pixel's 3x3xC input patch becomes one row of ``cols``
     (N*H*W, C*9), in (c, i, j) order to match ``w.reshape(O, C*9)``; the
@@ -106,29 +109,50 @@ def conv3x3_forward(x: np.ndarray, w: np.ndarray, b: np.ndarray
     xp = np.pad(x, ((0, 0), (1, 1), (1, 1), (0, 0)))
     cols = sliding_window_view(xp, (3, 3), axis=(1, 2)).reshape(N * H * W, C * 9)
     out = cols @ w.reshape(len(w), -1).T
-    out += b
     return out.reshape(N, H, W, len(w)), cols
 
 
 def conv3x3_backward(dout: np.ndarray, cols: np.ndarray, w: np.ndarray, need_dx: bool
-                     ) -> tuple[np.ndarray | None, np.ndarray, np.ndarray]:
-    """Gradients of ``conv3x3_forward``: out = cols @ W^T + b, so
-    dW = dout^T @ cols, db = sum of dout over pixels, dcols = dout @ W; col2im
+                     ) -> tuple[np.ndarray | None, np.ndarray]:
+    """Gradients of ``conv3x3_forward``: out = cols @ W^T, so
+    dW = dout^T @ cols and dcols = dout @ W; col2im
     adds each of the 9 kernel offsets' share of dcols back onto the padded
     input (9 slice additions, no loop over pixels)."""
     N, H, W, O = dout.shape
     d = dout.reshape(N * H * W, O)
     dw = (d.T @ cols).reshape(w.shape)
-    db = d.sum(axis=0)
     if not need_dx:
-        return None, dw, db
+        return None, dw
     C = w.shape[1]
     dcols = (d @ w.reshape(O, -1)).reshape(N, H, W, C, 3, 3)
     dxp = np.zeros((N, H + 2, W + 2, C), dout.dtype)
     for i in range(3):
         for j in range(3):
             dxp[:, i:i + H, j:j + W, :] += dcols[..., i, j]
-    return dxp[:, 1:-1, 1:-1, :], dw, db
+    return dxp[:, 1:-1, 1:-1, :], dw
+
+
+def batchnorm_forward(a: np.ndarray, g: np.ndarray, b: np.ndarray, eps: float = 1e-5
+                      ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Training-mode BatchNorm over (N, H, W) per channel (the last axis):
+    xhat = (a - mean) / sqrt(var + eps), out = g xhat + b. Returns (out, xhat, 1/std)."""
+    mean = a.mean(axis=(0, 1, 2))
+    inv_std = 1 / np.sqrt(a.var(axis=(0, 1, 2)) + eps)
+    xhat = (a - mean) * inv_std
+    return xhat * g + b, xhat, inv_std
+
+
+def batchnorm_backward(dout: np.ndarray, xhat: np.ndarray, g: np.ndarray, inv_std: np.ndarray
+                       ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """With m values per channel, dxhat = g dout, and since the mean and the variance
+    depend on every a: da = (1/std) (dxhat - mean(dxhat) - xhat mean(dxhat xhat));
+    dg = sum(dout xhat), db = sum(dout)."""
+    axes = (0, 1, 2)
+    db = dout.sum(axis=axes)
+    dg = (dout * xhat).sum(axis=axes)
+    m = dout.size // dout.shape[-1]
+    da = (g * inv_std / m) * (m * dout - db - xhat * dg)   # dxhat = g dout, factored
+    return da, dg, db
 
 
 def pool2_forward(a: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -153,13 +177,15 @@ def pool2_backward(dout: np.ndarray, out: np.ndarray, windows: np.ndarray) -> np
 def w6_numpy_step(params: Sequence[np.ndarray], x: np.ndarray, y: np.ndarray,
                   mask: np.ndarray) -> tuple[float, list[np.ndarray]]:
     """Loss and gradients of one W6 step, by hand; ``params`` in PyTorch's layouts."""
-    w1, b1, w2, b2, wf, bf = params
+    w1, g1, be1, w2, g2, be2, wf, bf = params
     N = len(x)
-    # forward
-    a1, cols1 = conv3x3_forward(x.transpose(0, 2, 3, 1), w1, b1)
+    # forward: conv -> BatchNorm -> ReLU -> pool, twice
+    c1, cols1 = conv3x3_forward(x.transpose(0, 2, 3, 1), w1)
+    a1, xhat1, inv1 = batchnorm_forward(c1, g1, be1)
     np.maximum(a1, 0, out=a1)                                  # ReLU in place
     p1, win1 = pool2_forward(a1)
-    a2, cols2 = conv3x3_forward(p1, w2, b2)
+    c2, cols2 = conv3x3_forward(p1, w2)
+    a2, xhat2, inv2 = batchnorm_forward(c2, g2, be2)
     np.maximum(a2, 0, out=a2)
     p2, win2 = pool2_forward(a2)
     C2, H2, W2 = w2.shape[0], p2.shape[1], p2.shape[2]
@@ -183,11 +209,13 @@ def w6_numpy_step(params: Sequence[np.ndarray], x: np.ndarray, y: np.ndarray,
     dwf = dwf_hwc.reshape(-1, H2, W2, C2).transpose(0, 3, 1, 2).reshape(wf.shape)
     da2 = pool2_backward(df.reshape(p2.shape), p2, win2)
     da2 *= a2 > 0                                              # ReLU' (0 at 0)
-    dp1, dw2, db2 = conv3x3_backward(da2, cols2, w2, need_dx=True)
+    dc2, dg2, dbe2 = batchnorm_backward(da2, xhat2, g2, inv2)
+    dp1, dw2 = conv3x3_backward(dc2, cols2, w2, need_dx=True)
     da1 = pool2_backward(dp1, p1, win1)
     da1 *= a1 > 0
-    _, dw1, db1 = conv3x3_backward(da1, cols1, w1, need_dx=False)
-    return float(loss), [dw1, db1, dw2, db2, dwf, dbf]
+    dc1, dg1, dbe1 = batchnorm_backward(da1, xhat1, g1, inv1)
+    _, dw1 = conv3x3_backward(dc1, cols1, w1, need_dx=False)
+    return float(loss), [dw1, dg1, dbe1, dw2, dg2, dbe2, dwf, dbf]
 
 
 def w6_numpy(data: dict[str, Any]) -> Callable[[], Result]:
@@ -210,9 +238,11 @@ def w6_numpy(data: dict[str, Any]) -> Callable[[], Result]:
 
 def w6_loss_minigrad(mg: Any, params: Sequence[Any], x: Any, y: np.ndarray, mask: Any) -> Any:
     F = mg.nn.functional
-    w1, b1, w2, b2, wf, bf = params
-    h = F.max_pool2d(mg.relu(F.conv2d(x, w1, b1, padding=1)), 2)
-    h = F.max_pool2d(mg.relu(F.conv2d(h, w2, b2, padding=1)), 2)
+    w1, g1, be1, w2, g2, be2, wf, bf = params
+    h = F.batch_norm(F.conv2d(x, w1, padding=1), None, None, g1, be1, training=True)
+    h = F.max_pool2d(mg.relu(h), 2)
+    h = F.batch_norm(F.conv2d(h, w2, padding=1), None, None, g2, be2, training=True)
+    h = F.max_pool2d(mg.relu(h), 2)
     h = h.reshape(h.shape[0], -1) * mask
     return mg.losses.cross_entropy(h @ wf.T + bf, y)
 
@@ -287,9 +317,11 @@ def w6_torch(data: dict[str, Any]) -> Callable[[], Result]:
     y = torch.from_numpy(data["y"])
 
     def loss_fn(params: Sequence[Any]) -> Any:
-        w1, b1, w2, b2, wf, bf = params
-        h = F.max_pool2d(torch.relu(F.conv2d(x, w1, b1, padding=1)), 2)
-        h = F.max_pool2d(torch.relu(F.conv2d(h, w2, b2, padding=1)), 2)
+        w1, g1, be1, w2, g2, be2, wf, bf = params
+        h = F.batch_norm(F.conv2d(x, w1, padding=1), None, None, g1, be1, training=True)
+        h = F.max_pool2d(torch.relu(h), 2)
+        h = F.batch_norm(F.conv2d(h, w2, padding=1), None, None, g2, be2, training=True)
+        h = F.max_pool2d(torch.relu(h), 2)
         h = h.reshape(h.shape[0], -1) * mask
         return F.cross_entropy(h @ wf.T + bf, y)
 
@@ -372,8 +404,8 @@ def w7_torch(data: dict[str, Any]) -> Callable[[], Result]:
 
 
 WORKLOADS: dict[str, Workload] = {
-    "W6": Workload("W6", "digits CNN (conv16-pool-conv32-pool-dropout-linear), batch 64, "
-                   "one SGD step", False, {"batch": 64}, {"batch": 4, "c1": 2, "c2": 3},
+    "W6": Workload("W6", "digits CNN (2 x conv-BatchNorm-ReLU-pool, dropout, linear), "
+                   "batch 64, one SGD step", False, {"batch": 64}, {"batch": 4, "c1": 2, "c2": 3},
                    cnn_data, 1e-7, {"numpy": w6_numpy, "minigrad": w6_minigrad,
                                     "compiled": w6_compiled, "torch": w6_torch}),
     "W7": Workload("W7", "tiny transformer (2 blocks, 4 heads, embedding 64), batch 32, "
