@@ -38,15 +38,15 @@ def test_page_loads_runs_and_shows_the_requested_step(tmp_path):
     assert shot.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" and shot.stat().st_size > 10_000
 
 
-@pytest.mark.parametrize("step", [1, 20, 41])
-def test_the_node_of_each_step_is_on_screen_in_a_long_graph(tmp_path, step):
+def test_the_node_of_each_step_is_on_screen_in_a_long_graph(tmp_path):
     x = mg.tensor(0.5, requires_grad=True, name="x")
     y = x
-    for _ in range(40):  # 81 nodes deep: far larger than the window
+    for _ in range(25):  # 51 nodes deep: far larger than the window
         y = mg.tanh(y * 1.01)
     page = viz.write_stepthrough(y, tmp_path / "long.html")
-    result = _chromium(tmp_path, "--window-size=1280,720", "--dump-dom",
-                       f"{page.as_uri()}#{step}")
-    dom = result.stdout
-    assert f'data-step="{step}"' in dom, result.stderr[-2000:]
-    assert 'data-node-visible="yes"' in dom
+    for step in (1, 26, 51):
+        result = _chromium(tmp_path, "--window-size=1280,720", "--dump-dom",
+                           f"{page.as_uri()}#{step}")
+        dom = result.stdout
+        assert f'data-step="{step}"' in dom, result.stderr[-2000:]
+        assert 'data-node-visible="yes"' in dom
