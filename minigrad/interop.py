@@ -60,12 +60,35 @@ def _needs_grad(args: Any) -> bool:
     return False
 
 
-def array_ufunc(ufunc: np.ufunc, method: str, inputs: tuple, kwargs: dict) -> Any:
-    import minigrad
+def _functions(namespace: str = "numpy") -> dict[str, Any]:
+    """minigrad's functions under NumPy's names (``numpy`` or ``numpy.linalg``): the
+    public functions of the ops, creation and statistics modules, or of linalg.
+    Imported on first use: they sit in this layer or below (tests/test_layering.py)."""
+    table = _TABLES.get(namespace)
+    if table is None:
+        import importlib
 
+        names = (["minigrad.linalg"] if namespace == "numpy.linalg" else
+                 [f"minigrad.ops.{m}" for m in ("arithmetic", "elementwise", "reductions",
+                                                "shape", "indexing", "matrix")]
+                 + ["minigrad.creation", "minigrad.statistics"])
+        table = {}
+        for module in map(importlib.import_module, names):
+            for name, f in vars(module).items():
+                if (not name.startswith("_") and callable(f) and not isinstance(f, type)
+                        and getattr(f, "__module__", "").startswith("minigrad")):
+                    table.setdefault(name, f)
+        _TABLES[namespace] = table
+    return table
+
+
+_TABLES: dict[str, dict[str, Any]] = {}
+
+
+def array_ufunc(ufunc: np.ufunc, method: str, inputs: tuple, kwargs: dict) -> Any:
     name = ufunc.__name__
     if method == "__call__" and not kwargs and name in _UFUNCS:
-        return getattr(minigrad, _UFUNCS[name])(*inputs)
+        return _functions()[_UFUNCS[name]](*inputs)
     if method == "__call__" and not kwargs.get("out") and name in _CONSTANT_UFUNCS:
         return Tensor._make(_array(ufunc(*_plain(inputs), **kwargs)))
     if not _needs_grad(inputs):
@@ -80,13 +103,12 @@ def array_ufunc(ufunc: np.ufunc, method: str, inputs: tuple, kwargs: dict) -> An
 
 
 def array_function(func: Any, args: tuple, kwargs: dict) -> Any:
-    import minigrad
-
-    namespace = {"numpy": minigrad, "numpy.linalg": minigrad.linalg}.get(func.__module__)
-    target = getattr(namespace, func.__name__, None) if namespace is not None else None
+    target = None
+    if func.__module__ in ("numpy", "numpy.linalg"):
+        target = _functions(func.__module__).get(func.__name__)
     if target is None and func.__name__ in ("amax", "amin"):
-        target = getattr(minigrad, func.__name__[1:])
-    if target is not None and callable(target):
+        target = _functions()[func.__name__[1:]]
+    if target is not None:
         return target(*args, **kwargs)
     if func.__name__ in _VALUE_FUNCTIONS or not (_needs_grad(args) or _needs_grad(kwargs)):
         return func(*_plain(args), **{k: _plain(v) for k, v in kwargs.items()})

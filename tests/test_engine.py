@@ -235,3 +235,62 @@ def test_argmax_argmin_are_plain():
     assert mg.argmax(x) == 2 and x.argmin() == 0
     np.testing.assert_array_equal(mg.argmax(x, axis=1), [1, 0])
     assert isinstance(mg.argmax(x), np.integer)
+
+
+# -- one walk: explain runs the engine's backward (issue 13 item 3) -------------------
+
+
+def test_explain_and_backward_give_the_same_in_place_error():
+    from minigrad import viz
+
+    def forward():
+        x = mg.tensor([1.0, 2.0], requires_grad=True, name="x")
+        y = x * 1.0
+        out = (y * y).sum()
+        y += 1.0  # between forward and explain
+        return out
+
+    with pytest.raises(RuntimeError) as by_explain:
+        viz.backward_steps(forward())
+    with pytest.raises(RuntimeError) as by_backward:
+        forward().backward()
+    assert "'multiply' needs input 0" in str(by_explain.value)
+    assert str(by_explain.value) == str(by_backward.value)
+
+
+def test_explain_after_backward_walks_the_freed_graph_without_running_backward_again():
+    from minigrad import viz
+
+    x = mg.tensor([1.0, -2.0], requires_grad=True, name="x")
+    out = (x * x + x.tanh()).sum()
+    expected = [s.op for s in viz.backward_steps(out)]
+    out.backward()  # frees the graph
+    steps = viz.backward_steps(out)  # the values are still there: explained, not freed again
+    assert [s.op for s in steps] == expected
+    leaf = [s for s in steps if s.is_leaf][0]
+    np.testing.assert_allclose(leaf.upstream, x.grad.data)
+    with pytest.raises(RuntimeError, match="already freed"):
+        out.backward()
+
+
+def test_explain_checks_the_seed_as_backward_does():
+    from minigrad import viz
+
+    y = mg.tensor([1.0, 2.0], requires_grad=True) * 2.0
+    with pytest.raises(ValueError, match=r"backward_steps: gradient has shape \(3,\)"):
+        viz.backward_steps(y, gradient=np.ones(3))
+    with pytest.raises(ValueError, match=r"backward: gradient has shape \(3,\)"):
+        y.backward(np.ones(3))
+
+
+def test_explain_shows_the_broadcast_sums_the_engine_does():
+    from minigrad import viz
+
+    b = mg.tensor([[1.0], [2.0]], requires_grad=True, name="b")
+    x = mg.tensor(np.ones((3, 2, 4)), name="x")
+    out = (x * b).sum()
+    steps = viz.backward_steps(out)
+    (c,) = [c for s in steps for c in s.contributions if c.input is b]
+    assert c.from_shape == (3, 2, 4) and c.summed_axes == (0, 2)
+    out.backward()
+    np.testing.assert_array_equal(c.grad, b.grad.data)
