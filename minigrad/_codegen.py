@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import builtins
 import keyword
+import math
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -89,7 +90,8 @@ class Names:
             while f"t{self.counts['t']}" in self.counts:
                 self.counts["t"] += 1
             return f"t{self.counts['t']}"
-        base = "".join(c if c.isalnum() or c == "_" else "_" for c in hint) or "t"
+        base = hint if hint.isidentifier() else \
+            "".join(c if c.isalnum() or c == "_" else "_" for c in hint) or "t"
         if base[0].isdigit():
             base = "t" + base
         if keyword.iskeyword(base) or base in _RESERVED:
@@ -371,6 +373,9 @@ def drop_dead(nodes: list[Node], needed: list[Value]) -> list[Node]:
     return kept
 
 
+REUSE_MIN_SIZE = 256  # smaller arrays: a fresh one is cheaper than out= (keyword parsing)
+
+
 def drop_broadcasts(nodes: list[Node], keep: set[int]) -> list[Node]:
     """``b = np.broadcast_to(s, shape)`` used only by elementwise lines that have
     another input of that shape: they broadcast ``s`` themselves (same values and
@@ -411,7 +416,8 @@ def reuse_buffers(nodes: list[Node], keep: set[int]) -> None:
         if value_id in root:
             kept.add(id(root[value_id]))
     for i, node in enumerate(nodes):
-        if node.ufunc is None or not node.out.shape or node.out.dtype.kind != "f":
+        if node.ufunc is None or node.out.dtype.kind != "f" or \
+                math.prod(node.out.shape) < REUSE_MIN_SIZE:
             continue
         for a in node.args:
             if (a.kind == "op" and not a.view and id(a) not in kept and last_use[id(a)] == i

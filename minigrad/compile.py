@@ -61,6 +61,7 @@ from __future__ import annotations
 
 import builtins
 import functools
+import gc
 import inspect
 import itertools
 import linecache
@@ -80,6 +81,7 @@ from minigrad.tensor import Tensor
 __all__ = ["Compiled", "TraceError", "compile"]
 
 RETRACE_WARNING = 8  # traces of one compiled function before a warning
+COMMENTED_LINES = 5000  # longer generated code gets no block comments
 
 _local = threading.local()  # .trace: the _Trace running in this thread, if any
 _counter = itertools.count(1)
@@ -185,7 +187,13 @@ class Compiled:
                           RuntimeWarning, stacklevel=3)
         self._last_key = signature
         trace = _Trace(self, leaves, args, kwargs)
-        program = trace.run()
+        collecting = gc.isenabled()
+        gc.disable()  # a trace makes many objects and no cycles: no collections meanwhile
+        try:
+            program = trace.run()
+        finally:
+            if collecting:
+                gc.enable()
         if program is not None:
             self._programs[key] = program
         return program
@@ -712,6 +720,10 @@ class _Trace:
             if v.name in program.constants:
                 lines.append(f"# constant {v.name}: {v.shape} {v.dtype}, baked in at trace "
                              "time (compiled.constants)")
+        if len(nodes) > COMMENTED_LINES:  # a huge trace: comments would only slow compile()
+            lines.append(f"# ({len(nodes)} lines: the per-step comments are left out)")
+            for n in nodes:
+                n.comment = []
         lines += ["", "", f"def forward({', '.join(v.name for v in self.inputs)}):"]
         body = [line for n in forward for line in cg.render_node(n)]
         outs = ", ".join(v.text for v in out_values)
