@@ -270,7 +270,7 @@ class SGD(Optimizer):
                 buf = state["momentum_buffer"] = g.copy()
             else:
                 buf *= momentum
-                buf += (1 - group["dampening"]) * g
+                buf += (1 - group["dampening"]) * g if group["dampening"] else g
             g = g + momentum * buf if group["nesterov"] else buf
         p -= group["lr"] * g
 
