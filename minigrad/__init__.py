@@ -5,7 +5,7 @@ Reading order for a learner:
 -> ``ops/elementwise.py`` -> ``ops/reductions.py`` -> ``ops/shape.py``
 -> ``ops/indexing.py`` -> ``ops/matrix.py`` -> ``ops/inplace.py`` -> ``autograd.py``
 -> ``gradcheck.py`` -> ``linalg.py`` -> ``statistics.py`` -> ``distributions.py``
--> ``losses.py`` -> ``nn.py`` -> ``optim.py`` -> ``data.py`` -> ``models.py``
+-> ``losses.py`` -> ``nn/`` -> ``optim/`` -> ``data.py`` -> ``models.py``
 -> ``viz.py`` and ``explain.py``. Plumbing: ``creation.py`` (factories),
 ``interop.py`` (NumPy's ``np.exp(t)``), ``backends.py`` and ``_dask.py`` (Dask, CuPy),
 ``serialization.py`` (save / load), ``__main__.py`` (the ``minigrad`` command),
