@@ -376,3 +376,12 @@ def test_to_dtype_makes_old_graphs_stale_and_apply_initialises():
 
     assert model.apply(init) is model
     assert all((layer.weight.data == 0.5).all() for layer in model.layers[::2])
+
+
+def test_to_dtype_reaches_layers_without_parameters():
+    model = nn.Sequential(nn.LayerNorm(4, elementwise_affine=False),
+                          nn.BatchNorm1d(4, affine=False, track_running_stats=False))
+    model.to(np.float32)
+    assert model(np.ones((3, 4), dtype=np.float32)).dtype == np.float32
+    with pytest.raises(TypeError, match="LayerNorm: the input has dtype float64"):
+        model(np.ones((3, 4)))

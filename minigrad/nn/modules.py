@@ -221,7 +221,8 @@ class Module:
     def to(self, dtype: Any) -> Module:
         """Convert the parameters and floating-point buffers to ``dtype``, in place:
         the same Tensor objects, so an optimizer built earlier still holds them.
-        Returns self. (``"cpu"`` is accepted and does nothing: NumPy is the device.)
+        A sub-module's ``_dtype`` attribute (the input dtype a layer expects when
+        it has no parameters to read it from) is set too. Returns self. (``"cpu"`` is accepted and does nothing: NumPy is the device.)
 
         >>> import numpy as np, minigrad as mg
         >>> mg.nn.Linear(2, 1, rng=0).to(np.float32).weight.dtype
@@ -245,6 +246,9 @@ class Module:
             t.data = t.data.astype(dtype)
             if t.grad is not None:
                 t.grad = Tensor._make(t.grad.data.astype(dtype))
+        for m in self.modules():  # what a layer without parameters expects (LayerNorm, ...)
+            if "_dtype" in vars(m):
+                m._dtype = dtype
         if changed:
             mark_modified(*changed, where=f"{name}.to({dtype})")
         return self
