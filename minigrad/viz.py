@@ -32,6 +32,7 @@ import contextlib
 import functools
 import html
 import importlib.util
+import re
 import shutil
 import subprocess
 import time
@@ -365,10 +366,8 @@ def _build(root: Tensor, show_data: bool = True, show_grad: bool = True, rankdir
                 if t._ctx is None and consumers.get(id(t)):
                     band[id(t)] = min(band[id(c)] for c in consumers[id(t)])
 
-    g = _drawing_class()("minigrad", graph_attr={
-        "rankdir": rankdir, "fontname": "Helvetica", "nodesep": "0.25", "ranksep": "0.35"},
-        node_attr={"fontname": "Helvetica", "fontsize": "11"},
-        edge_attr={"color": "#666666", "arrowsize": "0.7"})
+    g = _Dot({"rankdir": rankdir, "fontname": "Helvetica", "nodesep": "0.25",
+              "ranksep": "0.35"})
     clusters: dict[str, list[str]] = {}
 
     wrapped: dict[int, list[str]] = {}
@@ -457,7 +456,7 @@ def _build(root: Tensor, show_data: bool = True, show_grad: bool = True, rankdir
         g.node("rest", f"... {total - len(nodes):,} more tensors not drawn\n"
                        f"(max_nodes={max_nodes})", shape="note", fillcolor="#fff6d5",
                style="filled")
-    _add_clusters(g, clusters)
+    g.body += _clusters(clusters)
     # An invisible box per band. Bands share no edge, so Graphviz places them in the
     # order declared: left to right in TB, which is bottom to top in LR.
     bands = []
@@ -467,9 +466,10 @@ def _build(root: Tensor, show_data: bool = True, show_grad: bool = True, rankdir
         bands.append("\t}\n")
     g.body[0:0] = bands
     if legend:
-        g.attr(label=_legend({roles[id(t)] for t in nodes},
-                             any(t._ctx is not None for t in nodes), show_grad, bool(copies)),
-               labelloc="b", labeljust="c", fontsize="12")
+        g.graph_attr.update(label=_legend({roles[id(t)] for t in nodes},
+                                          any(t._ctx is not None for t in nodes), show_grad,
+                                          bool(copies)),
+                            labelloc="b", labeljust="c", fontsize="12")
     return g
 
 
@@ -494,22 +494,65 @@ def _node_line(node_id: str, attrs: dict[str, str]) -> str:
     return f"{node_id} [{' '.join(parts)}]"
 
 
-def _add_clusters(g: Any, clusters: dict[str, list[str]]) -> None:
+def _clusters(clusters: dict[str, list[str]]) -> list[str]:
     """One cluster per module path, nested by path ('layers.1' inside 'layers' when
-    'layers' is itself a module); deepest first, since subgraph() copies its body."""
-    graphviz = _graphviz()
-    subs = {}
-    for p, lines in clusters.items():
-        sub = graphviz.Digraph(name=f"cluster_{p.replace('.', '_')}",
-                               graph_attr={"label": p, "style": "rounded,dashed",
-                                           "color": "#8888aa", "fontsize": "10"})
-        sub.body += [f"\t{line}\n" for line in lines]
-        subs[p] = sub
-    for p in sorted(subs, key=lambda s: -s.count(".")):
+    'layers' is itself a module), as DOT lines."""
+    inside: dict[str | None, list[str]] = {}
+    for p in clusters:
         parts = p.split(".")
         parents = [".".join(parts[:k]) for k in range(len(parts) - 1, 0, -1)]
-        parent = next((q for q in parents if q in subs), None)
-        (subs[parent] if parent else g).subgraph(subs[p])
+        inside.setdefault(next((q for q in parents if q in clusters), None), []).append(p)
+    lines: list[str] = []
+    stack: list[tuple[str, int]] = [(p, 1) for p in reversed(inside.get(None, []))]
+    while stack:  # depth first, iteratively; a negative depth closes a cluster
+        p, depth = stack.pop()
+        tab = "\t" * abs(depth)
+        if depth < 0:
+            lines.append(f"{tab}}}\n")
+            continue
+        lines.append(f"{tab}subgraph cluster_{p.replace('.', '_')} {{\n{tab}\tgraph ["
+                     f'label="{p}" style="rounded,dashed" color="#8888aa" fontsize=10]\n')
+        lines += [f"{tab}\t{line}\n" for line in clusters[p]]
+        stack.append((p, -depth))
+        stack += [(q, depth + 1) for q in reversed(inside.get(p, []))]
+    return lines
+
+
+def _quote(value: Any) -> str:
+    """A DOT attribute value: as is when it is a name, a number or an HTML-like label."""
+    text = str(value)
+    if re.fullmatch(r"[A-Za-z_]\w*|-?(\d+\.?\d*|\.\d+)", text) or (
+            text.startswith("<") and text.endswith(">")):
+        return text
+    return '"' + text.replace('"', '\\"').replace("\n", "\\n") + '"'
+
+
+class _Dot:
+    """DOT source, line by line: the few ``graphviz.Digraph`` calls drawing makes,
+    so that DOT files and step frames need no graphviz package."""
+
+    node_attr = {"fontname": "Helvetica", "fontsize": "11"}
+    edge_attr = {"color": "#666666", "arrowsize": "0.7"}
+
+    def __init__(self, graph_attr: dict[str, str]) -> None:
+        self.graph_attr = graph_attr
+        self.body: list[str] = []
+
+    def node(self, name: str, label: str, **attrs: str) -> None:
+        self.body.append(f"\t{name} [{_attrs({'label': label, **attrs})}]\n")
+
+    def edge(self, tail: str, head: str, **attrs: str) -> None:
+        self.body.append(f"\t{tail} -> {head}" + (f" [{_attrs(attrs)}]" if attrs else "") + "\n")
+
+    @property
+    def source(self) -> str:
+        head = [f"\t{kind} [{_attrs(attrs)}]\n" for kind, attrs in (
+            ("graph", self.graph_attr), ("node", self.node_attr), ("edge", self.edge_attr))]
+        return "digraph minigrad {\n" + "".join(head + self.body) + "}\n"
+
+
+def _attrs(attrs: dict[str, Any]) -> str:
+    return " ".join(f"{k}={_quote(v)}" for k, v in attrs.items())
 
 
 @functools.cache
@@ -578,8 +621,10 @@ def draw_graph(root: Tensor, show_data: bool = True, show_grad: bool = True,
     >>> "tanh" in dot and "multiply" in dot and "grad: not computed" in dot and "<B>w</B>" in dot
     True
     """
-    drawing = _build(root, show_data, show_grad, rankdir, params, module, group_modules,
-                     max_nodes, names=names, expand_fused=expand_fused, legend=legend)
+    dot = _build(root, show_data, show_grad, rankdir, params, module, group_modules,
+                 max_nodes, names=names, expand_fused=expand_fused, legend=legend)
+    drawing = _drawing_class()("minigrad", graph_attr=dot.graph_attr, node_attr=dot.node_attr,
+                               edge_attr=dot.edge_attr, body=dot.body)
     labels = {**_param_names(params, module, names), **variable_names(names)}
     drawing._fallback = lambda: explain(root, params=labels, expand_fused=expand_fused)
     return drawing
@@ -618,10 +663,7 @@ def _image(source: str, format: str, timeout: float | None = TIMEOUT,
 
 
 def can_render() -> bool:
-    """True when SVG / PNG / PDF output is possible (graphviz package, and dot on
-    PATH or pygraphviz)."""
-    if importlib.util.find_spec("graphviz") is None:
-        return False
+    """True when SVG / PNG / PDF output is possible (dot on PATH, or pygraphviz)."""
     return bool(shutil.which("dot")) or importlib.util.find_spec("pygraphviz") is not None
 
 
@@ -653,7 +695,8 @@ def render(root: Tensor, path: str | Path, format: str = "svg", *,
 
 
 def step_frames(root: Tensor, gradient: Any = None, **kwargs: Any) -> list[tuple[Step, Any]]:
-    """One ``(step, Digraph)`` per backward step: the step's node highlighted,
+    """One ``(step, graph)`` per backward step (``graph.source`` is its DOT; no
+    graphviz package needed): the step's node highlighted,
     gradients filled in as they arrive (partial sums marked "so far", the shares
     sent in this very step marked "arrived")."""
     if kwargs.get("expand_fused"):
