@@ -108,9 +108,11 @@ def test_python_dash_m(tmp_path):
 
 
 def test_demo_on_a_bare_machine_writes_dot_and_a_hint(tmp_path, capsys, monkeypatch):
-    """No dot, no pygraphviz, no tqdm, no matplotlib: the README's first command still works."""
+    """No dot, no graphviz or pygraphviz package, no tqdm, no matplotlib: the README's
+    first command still works."""
     import shutil
 
+    monkeypatch.setitem(sys.modules, "graphviz", None)  # import graphviz raises ImportError
     real = importlib.util.find_spec
     monkeypatch.setattr(importlib.util, "find_spec", lambda name, *a: None if name in (
         "tqdm", "matplotlib", "pygraphviz") else real(name, *a))
