@@ -34,7 +34,7 @@ from minigrad.ops.arithmetic import abs as _abs
 from minigrad.ops.arithmetic import sign
 from minigrad.ops.elementwise import where
 from minigrad.ops.matrix import matmul
-from minigrad.ops.reductions import _normalize_axes, _product_of_others, _Reduction
+from minigrad.ops.reductions import _normalize_axes, _Reduction
 from minigrad.ops.reductions import max as _max
 from minigrad.ops.reductions import min as _min
 from minigrad.ops.reductions import sum as _sum
@@ -143,10 +143,18 @@ def _cofactors(a: Tensor) -> Tensor:
     return det(minors) * signs.astype(a.dtype)
 
 
+def _product_of_others(s: np.ndarray) -> np.ndarray:
+    """prod_{j != i} s_j along the last axis: products from the left times from the right."""
+    ones = np.ones_like(s[..., :1])
+    left = np.cumprod(np.concatenate([ones, s[..., :-1]], axis=-1), axis=-1)
+    right = np.cumprod(np.concatenate([ones, s[..., :0:-1]], axis=-1), axis=-1)[..., ::-1]
+    return left * right
+
+
 def _adjugate_T(a: np.ndarray) -> np.ndarray:
     """adj(A)^T through the SVD A = U S V^T:  det(U) det(V) U diag(prod_{j != i} s_j) V^T."""
     u, s, vt = np.linalg.svd(a)
-    others = _product_of_others(s, (s.ndim - 1,))
+    others = _product_of_others(s)
     sign = np.linalg.det(u) * np.linalg.det(vt)
     return sign[..., None, None] * (u * others[..., None, :]) @ vt
 

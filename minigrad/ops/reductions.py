@@ -189,21 +189,26 @@ def min(x: Any, axis: Any = None, keepdims: bool = False, *, dim: Any = None,
 class Prod(_Reduction):
     """out = prod_i x_i;   d out/dx_i = prod_{j != i} x_j  (= out / x_i when x_i != 0)
 
-    With zeros in x, out / x_i is 0/0, so the product of the other elements is
-    computed directly: in NumPy for a first-order backward (fast), and in
-    minigrad ops when the rule is itself differentiated (create_graph=True), so
-    that second derivatives at a zero are right, not silently 0.
+    With zeros in x, out / x_i is 0/0. The product of the others is then, per lane:
+    with one zero, the product of the non-zeros at the zero and 0 elsewhere; with
+    two or more zeros, 0 everywhere. When this rule is itself differentiated at a
+    zero (create_graph=True), it is computed as a product of the others, exactly,
+    so that second derivatives there are right, not silently 0.
     """
 
     def forward(self, x, axis=None, keepdims=False):
         return np.prod(x, axis=self.setup(x, axis, keepdims), keepdims=keepdims)
 
     def backward(self, grad, out, x):
-        if not backends.is_lazy(x.data) and np.all(x.data != 0):  # no compute mid-graph
-            return self._keep(grad) * self._keep(out) / x
-        if is_grad_enabled():  # create_graph=True: the rule itself must be differentiable
+        zero = x == 0
+        if is_grad_enabled() and not backends.is_lazy(x.data) and zero.data.any():
             return self._keep(grad) * _others_product(x, self.axes)
-        return self._keep(grad) * _product_of_others(x.data, self.axes)
+        zeros = zero.sum(axis=self.axes, keepdims=True)  # how many zeros in each lane
+        safe = where(zero, 1, x)
+        at_one_zero = where(zero, safe.prod(axis=self.axes, keepdims=True), 0)
+        g = self._keep(grad)
+        return where(zeros == 0, g * self._keep(out) / safe,
+                     g * where(zeros == 1, at_one_zero, 0))
 
 
 def prod(x: Any, axis: Any = None, keepdims: bool = False, *, dim: Any = None,
@@ -211,17 +216,6 @@ def prod(x: Any, axis: Any = None, keepdims: bool = False, *, dim: Any = None,
     """Product over ``axis``."""
     axis, keepdims = dim_alias("prod", axis, dim, keepdims, keepdim)
     return Prod.apply(x, axis=axis, keepdims=keepdims)
-
-
-def _product_of_others(x: np.ndarray, axes: tuple[int, ...]) -> np.ndarray:
-    """prod_{j != i} x_j for every i, in NumPy: products from the left times from the right."""
-    moved = np.moveaxis(x, axes, tuple(range(-len(axes), 0)))
-    flat = moved.reshape(moved.shape[: moved.ndim - len(axes)] + (-1,))
-    ones = np.ones_like(flat[..., :1])
-    left = np.cumprod(np.concatenate([ones, flat[..., :-1]], axis=-1), axis=-1)
-    right = np.cumprod(np.concatenate([ones, flat[..., :0:-1]], axis=-1), axis=-1)[..., ::-1]
-    others = (left * right).reshape(moved.shape)
-    return np.moveaxis(others, tuple(range(-len(axes), 0)), axes)
 
 
 def _others_product(x: Tensor, axes: tuple[int, ...]) -> Tensor:
