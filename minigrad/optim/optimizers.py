@@ -240,9 +240,11 @@ class SGD(Optimizer):
     ``lr`` changes during training.
     """
 
+    # Positional order as minigrad's API (lr, momentum, nesterov, weight_decay);
+    # torch's dampening comes between them, so here it is keyword-only.
     def __init__(self, params: Iterable[Any], lr: float = 1e-3, momentum: float = 0.0,
-                 dampening: float = 0.0, weight_decay: float = 0.0, nesterov: bool = False,
-                 *, maximize: bool = False) -> None:
+                 nesterov: bool = False, weight_decay: float = 0.0,
+                 *, dampening: float = 0.0, maximize: bool = False) -> None:
         super().__init__(params, {"lr": lr, "momentum": momentum, "dampening": dampening,
                                   "weight_decay": weight_decay, "nesterov": nesterov,
                                   "maximize": maximize})
