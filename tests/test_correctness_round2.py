@@ -440,3 +440,46 @@ def test_dim_matches_pytorch():
     np.testing.assert_allclose(mg.softmax(mg.tensor(X3), dim=0).data, t.softmax(dim=0).numpy())
     np.testing.assert_allclose(mg.tensor(X3).std(dim=-1).data,
                                t.std(dim=-1, correction=0).numpy())
+
+
+# ---------------------------------------------------------------------------
+# Backward rules compute their masks from Tensors with ops (so mg.compile traces
+# them): no data-dependent array is kept on the node between forward and backward.
+# ---------------------------------------------------------------------------
+
+MASKED = {
+    "relu": (lambda x, y: mg.relu(x), "greater"),
+    "abs": (lambda x, y: mg.abs(x), "sign"),
+    "maximum": (lambda x, y: mg.maximum(x, y), "equal"),
+    "minimum": (lambda x, y: mg.minimum(x, y), "less"),
+    "max": (lambda x, y: mg.max(x, axis=1), "equal"),
+    "min": (lambda x, y: mg.min(x), "equal"),
+    "where": (lambda x, y: mg.where(x > y, x, y), "where"),
+    "clip": (lambda x, y: mg.clip(x, -0.5, y), "greater_equal"),
+    "median": (lambda x, y: mg.median(x, axis=0), "argsort"),
+    "prod": (lambda x, y: mg.prod(x, axis=1), "equal"),
+    "std": (lambda x, y: mg.std(x), "equal"),
+    "norm": (lambda x, y: mg.linalg.norm(x), "equal"),
+    "norm_p3": (lambda x, y: mg.linalg.norm(x, 3, axis=1), "equal"),
+    "entropy": (lambda x, y: mg.losses.entropy(mg.softmax(x)), "not_equal"),
+}
+
+
+@pytest.mark.parametrize("name", sorted(MASKED))
+def test_backward_masks_are_ops_not_arrays_on_self(name, monkeypatch):
+    from minigrad import engine
+
+    f, mask_op = MASKED[name]
+    rng = np.random.default_rng(5)
+    a = rng.normal(size=(3, 4))
+    a[0, :2] = 0.0  # zeros and ties: the masks matter
+    x, y = mg.tensor(a, requires_grad=True), mg.tensor(np.roll(a, 1), requires_grad=True)
+    out = f(x, y)
+    node = out._ctx
+    kept = {k: v for k, v in vars(node).items()
+            if hasattr(v, "shape") and not isinstance(v, mg.Tensor) and np.size(v) > 1}
+    assert not kept, f"{name} keeps arrays on its node: {sorted(kept)}"
+    seen = []
+    monkeypatch.setattr(engine, "tracer", lambda fn, tensors, o, params: seen.append(fn.op))
+    out.sum().backward()
+    assert mask_op in seen, f"{name}'s backward did not run the op {mask_op!r}: {seen}"
