@@ -126,6 +126,16 @@ def _children(node: ast.AST, expr: str) -> list[ast.AST]:
 
 
 def explain_command(args: argparse.Namespace) -> int:
+    if args.code:  # the NumPy code mg.compile generates for it (see compile.py)
+        values = parse_assignments(args.set or [])
+
+        def expression() -> mg.Tensor:
+            return evaluate(args.expr, values)
+
+        compiled = mg.compile(expression)
+        compiled()
+        print(compiled.code, end="")
+        return 0
     root = evaluate(args.expr, parse_assignments(args.set or []))
     print(viz.explain(root, format=args.format), flush=True)  # the text first, before any layout
     viz.trace(root)  # keeps every gradient, so the picture shows them all
@@ -316,6 +326,8 @@ def build_parser() -> argparse.ArgumentParser:
     e.add_argument("--format", choices=("text", "markdown"), default="text")
     e.add_argument("--stepthrough", action="store_true",
                    help="also write stepthrough.html (one frame per step)")
+    e.add_argument("--code", action="store_true",
+                   help="print the NumPy code mg.compile generates (forward and backward)")
     return parser
 
 

@@ -570,3 +570,13 @@ def test_unknown_ops_call_their_own_forward():
     f(x).backward()
     np.testing.assert_allclose(x.grad.data, [3.0, 12.0])
     assert "cube_op.forward(x)" in f.code and f.fallbacks[0].endswith("Cube")
+
+
+def test_explain_code_prints_the_generated_code(capsys):
+    from minigrad.__main__ import main
+
+    assert main(["explain", "--code", "tanh(x*w + b)", "--set", "x=2", "w=-3", "b=6.88"]) == 0
+    out = capsys.readouterr().out
+    assert out.startswith("# mg.compile: expression")
+    assert "def forward(x, w, b):" in out and "tanh = np.tanh(add)" in out
+    assert "d_w = d_add * x" in out and "return (d_x, d_w, d_add)" in out
