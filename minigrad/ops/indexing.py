@@ -107,6 +107,9 @@ class TakeAlongAxis(Function):
         self.index = tuple(indices if d == axis else
                            np.arange(n).reshape((1,) * d + (-1,) + (1,) * (x.ndim - d - 1))
                            for d, n in enumerate(x.shape))
+        if backends.is_lazy(x):  # Dask takes one index array at a time: gather flat positions
+            positions = np.arange(x.size).reshape(x.shape)[self.index]
+            return x.reshape(-1)[positions.reshape(-1)].reshape(positions.shape)
         return x[self.index]
 
     def backward(self, grad, out, x):
