@@ -34,8 +34,8 @@ from typing import Any
 import numpy as np
 
 from minigrad import engine, versions
-from minigrad.engine import Function, _as_tensors, _state, rephrase
-from minigrad.tensor import Tensor, number
+from minigrad.engine import Function, _state
+from minigrad.tensor import Tensor, as_tensors, number, rephrase
 
 _NUMBER_TYPES = (float, int)
 _requires_grad = operator.attrgetter("requires_grad")
@@ -60,7 +60,7 @@ def apply(cls: type[Function], *inputs: Any, **params: Any) -> Tensor:
                 a = number(a, b.data.dtype)  # 1 - t
                 tensors = (a, b)
             else:
-                tensors = a, b = _as_tensors(fn, inputs)
+                tensors = a, b = as_tensors(fn.op, inputs, not _state.grad_enabled)
         try:
             data = (fn.forward(a.data, b.data, **params) if params
                     else fn.forward(a.data, b.data))
@@ -81,7 +81,7 @@ def apply(cls: type[Function], *inputs: Any, **params: Any) -> Tensor:
         fresh = type(data) is np.ndarray and data.base is None and data is not a.data
         counted = record and a._vc is not None
     else:
-        tensors = _as_tensors(fn, inputs)
+        tensors = as_tensors(fn.op, inputs, not _state.grad_enabled)
         try:
             data = fn.forward(*[t.data for t in tensors], **params)
         except (ValueError, IndexError, TypeError) as exc:

@@ -21,13 +21,14 @@ import functools
 import heapq
 import inspect
 import threading
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 import numpy as np
 
-from minigrad import backends, versions
-from minigrad.tensor import Tensor, constant
+from minigrad import graph, versions
+from minigrad.graph import toposort  # noqa: F401  (engine.toposort: the walk's order)
+from minigrad.tensor import Tensor, as_tensors, rephrase, seed  # noqa: F401  (engine.seed)
 
 # ---------------------------------------------------------------------------
 # Grad mode: one flag per thread, as PyTorch.
@@ -64,12 +65,11 @@ class _GradMode:
 
     def __call__(self, func: Callable) -> Callable:
         mode = type(self)  # a fresh instance per call: safe under recursion and threads
-        if inspect.isgeneratorfunction(func):
+        if inspect.isgeneratorfunction(func):  # the mode holds while the generator runs
             @functools.wraps(func)
             def generator(*args: Any, **kwargs: Any) -> Any:
-                gen = func(*args, **kwargs)
-                sent = None
-                while True:  # the mode holds while the generator's own code runs
+                gen, sent = func(*args, **kwargs), None
+                while True:
                     with mode():
                         try:
                             item = gen.send(sent)
@@ -142,17 +142,15 @@ class Function:
     #: the op's name in graphs and errors; by default the class name in lower case
     name: str | None = None
 
-    # Filled in by apply() when the node is recorded (the rest: versions.py).
+    # Filled in by apply() when the node is recorded; _seq: when (see backward).
     inputs: tuple[Tensor, ...] = ()
     needs_input_grad: tuple[bool, ...] = ()
-    _seq = 0  # when it was recorded (see backward)
-    _versions: tuple[int, ...] = ()  # the inputs' versions when it used them
-    _out_version = 0  # the version its output started at (a view's is its base's)
-    _inplace_version = 0  # for a node recorded by an in-place op: the version it made
-    _out_modified_by: tuple[str, str, int] | None = None
-    _stale_input: tuple[int, Any] | None = None
+    _seq = 0
     _freed = False
-    _created_at: str | None = None  # where the user's code made it (detect_anomaly)
+    # In-place bookkeeping (versions.py) and detect_anomaly's record (autograd.py).
+    _versions: tuple[int, ...] = ()
+    _out_version = _inplace_version = 0
+    _out_modified_by = _stale_input = _created_at = None
 
     def forward(self, *arrays: Any, **params: Any) -> Any:
         raise NotImplementedError(f"{type(self).__name__} must define forward(self, *arrays)")
@@ -170,7 +168,7 @@ class Function:
     def apply(cls, *inputs: Any, **params: Any) -> Tensor:
         """Run forward on the inputs' arrays and, if needed, record the node."""
         fn = cls()
-        tensors = _as_tensors(fn, inputs)
+        tensors = as_tensors(fn.op, inputs, share=not _state.grad_enabled)
         try:
             data = fn.forward(*[t.data for t in tensors], **params)
         except (ValueError, IndexError, TypeError) as exc:
@@ -202,33 +200,6 @@ class Function:
 # ``anomaly`` (autograd.py) to check every forward and backward for NaN/inf.
 tracer: Callable[..., None] | None = None
 anomaly: Any = None
-
-
-def _as_tensors(fn: Function, inputs: tuple[Any, ...]) -> tuple[Tensor, ...]:
-    """Numbers and arrays among an op's inputs become constant Tensors."""
-    try:
-        return tuple([t if isinstance(t, Tensor) else
-                      constant(t, inputs, share=not _state.grad_enabled) for t in inputs])
-    except (TypeError, ValueError) as exc:
-        raise type(exc)(f"{fn.op}: an input could not become a tensor ({exc})") from None
-
-
-def rephrase(op: str, exc: Exception, tensors: Sequence[Tensor]) -> Exception:
-    """A NumPy error from inside ``op``'s forward, said in the op's terms."""
-    shapes = ", ".join(str(t.shape) for t in tensors)
-    message = str(exc)
-    if message.startswith(f"{op}:"):
-        return exc  # the op already explained itself
-    if "broadcast" in message:
-        hint = (
-            "Broadcasting aligns shapes from the right; each pair of axes must be equal "
-            "or one of them 1. Reshape an operand (e.g. x.reshape(-1, 1)) so they match."
-        )
-        return ValueError(f"{op}: shapes {shapes} do not broadcast together. {hint}")
-    error = type(exc) if type(exc) in (ValueError, IndexError, TypeError) else ValueError
-    if isinstance(exc, np.exceptions.AxisError):
-        error = np.exceptions.AxisError
-    return error(f"{op}: {message} (input shapes: {shapes})")
 
 
 # ---------------------------------------------------------------------------
@@ -276,55 +247,6 @@ def unbroadcast(grad: Tensor, shape: tuple[int, ...], op: str = "", index: int =
 # (PyTorch orders its ready queue by the same kind of number.)
 
 
-def seed(t: Tensor, gradient: Any, where: str, name: str = "gradient") -> Tensor:
-    """The gradient that starts a backward pass from ``t``: ones for a one-element
-    ``t`` when none is given, else ``gradient`` checked against ``t``'s shape.
-    (``Tensor.backward``, ``mg.autograd.grad`` and ``mg.viz.explain`` all use this.)"""
-    if gradient is None:
-        if t.size != 1:
-            raise ValueError(
-                f"{where}: {name} can be omitted only for a one-element tensor, but this "
-                f"tensor has shape {t.shape}. Pass {name}= with shape {t.shape} "
-                "(e.g. mg.ones_like(t))."
-            )
-        return Tensor._make(np.ones_like(t.data))
-    grad = gradient if isinstance(gradient, Tensor) else Tensor(gradient, dtype=t.dtype)
-    if type(t.data) is not type(grad.data):  # Dask/CuPy: the gradient takes t's array type
-        grad = Tensor._make(backends.asarray_like(grad.data, t.data))
-    if grad.shape != t.shape:
-        if grad.size == 1 and t.size == 1:
-            return grad.reshape(t.shape)
-        raise ValueError(
-            f"{where}: {name} has shape {grad.shape} but the tensor has shape {t.shape}; "
-            f"they must match."
-        )
-    return grad
-
-
-def toposort(roots: Iterable[Tensor]) -> list[Tensor]:
-    """Tensors reachable from ``roots`` that require grad, in the order ``backward``
-    goes through them: nodes latest first, then the leaves as the walk reaches them.
-    Nodes freed by an earlier backward are still listed (they keep their inputs)."""
-    nodes: list[Tensor] = []
-    seen: set[int] = set()
-    roots = [root for root in roots if root.requires_grad]
-    stack = list(roots)
-    while stack:
-        t = stack.pop()
-        if id(t) in seen or t._ctx is None:
-            continue
-        seen.add(id(t))
-        nodes.append(t)
-        stack.extend(p for p in versions.recorded_inputs(t._ctx) if p.requires_grad)
-    nodes.sort(key=lambda t: t._ctx._seq, reverse=True)
-    leaves = {id(t): t for t in roots if t._ctx is None}
-    for t in nodes:
-        for p in versions.recorded_inputs(t._ctx):
-            if p.requires_grad and p._ctx is None:
-                leaves.setdefault(id(p), p)
-    return nodes + list(leaves.values())
-
-
 def backward(
     roots: Sequence[Tensor],
     grads: Sequence[Tensor],
@@ -347,7 +269,7 @@ def backward(
     backward pass this way).
     """
     wanted = None if inputs is None else {id(t): None for t in inputs}
-    needed, run = (None, None) if inputs is None else _needed(roots, wanted)
+    needed, run = (None, None) if inputs is None else graph.needed(roots, wanted)
     pending: dict[int, Tensor] = {}  # id(tensor) -> the sum of the gradients sent to it
     waiting: list[tuple[int, Tensor]] = []  # a heap of (-sequence number, node)
     leaves: list[Tensor] = []
@@ -389,21 +311,6 @@ def backward(
         else:
             _store_grad(leaf, grad, create_graph)
     return None if wanted is None else [wanted[id(t)] for t in inputs]  # type: ignore[union-attr]
-
-
-def _needed(roots: Sequence[Tensor], wanted: dict[int, Any]) -> tuple[set[int], set[int]]:
-    """For ``inputs=``: the tensors on some path from ``roots`` down to a wanted tensor,
-    and the nodes among them whose rule must run (a wanted tensor is below them)."""
-    needed: set[int] = set()
-    run: set[int] = set()
-    for t in reversed(toposort(roots)):  # leaves, then nodes earliest first
-        if t._ctx is not None and any(id(p) in needed
-                                      for p in versions.recorded_inputs(t._ctx)):
-            run.add(id(t))
-            needed.add(id(t))
-        elif id(t) in wanted:
-            needed.add(id(t))
-    return needed, run
 
 
 def _send(tensor: Tensor, grad: Tensor, pending: dict[int, Tensor],

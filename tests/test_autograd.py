@@ -8,8 +8,7 @@ import numpy as np
 import pytest
 
 import minigrad as mg
-from minigrad.autograd import detect_anomaly, grad, hessian, jacobian
-from minigrad.autograd import is_anomaly_enabled
+from minigrad.autograd import detect_anomaly, grad, hessian, is_anomaly_enabled, jacobian
 
 # ---------------------------------------------------------------------------
 # The seed notes' calculus, through the engine

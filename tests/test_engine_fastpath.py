@@ -18,7 +18,7 @@ import pytest
 
 import minigrad as mg
 from minigrad import engine
-from minigrad.tensor import _NUMBERS, number
+from minigrad.tensor import _NUMBERS
 
 
 def _random_graph(rng: np.random.Generator, leaves: list[mg.Tensor], n_ops: int) -> mg.Tensor:
@@ -392,7 +392,7 @@ def test_the_fast_and_plain_engines_agree_on_every_op(case) -> None:
     rng = np.random.default_rng(0)
     arrays = draw_inputs(rng, case, fixed_shapes(case))
     for kwargs in case.kwargs:
-        def make(*xs):
+        def make(*xs, kwargs=kwargs):
             return case.fn(*xs, **kwargs)
         for create_graph in (False, True):
             fast = _values_and_grads(make, arrays, create_graph)
