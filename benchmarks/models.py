@@ -479,8 +479,8 @@ def torch_peak_mib(run: Callable[[], Result]) -> float:
 
 
 def bench(keys: Sequence[str], columns: Sequence[str] = COLUMNS, quick: bool = False,
-          repeats: int = 7, sample_s: float = 0.1, say: Callable[..., None] = print
-          ) -> list[dict[str, Any]]:
+          repeats: int = 7, sample_s: float = 0.1, say: Callable[..., None] = print,
+          memory: bool = True) -> list[dict[str, Any]]:
     """Check every column against the reference (NumPy where it exists, else
     PyTorch, else eager minigrad), then time them round-robin."""
     from benchmarks import run as harness
@@ -517,8 +517,9 @@ def bench(keys: Sequence[str], columns: Sequence[str] = COLUMNS, quick: bool = F
             record["checked_against"] = reference[0]
             runs[column] = run
             record["runs_per_sample"] = 1 if quick else harness._calibrate(run, sample_s)
-            record["peak_mib"] = (torch_peak_mib(run) if column == "torch"
-                                  else peak_mib(run))
+            if memory:
+                record["peak_mib"] = (torch_peak_mib(run) if column == "torch"
+                                      else peak_mib(run))
         for _ in range(repeats):
             for column, run in runs.items():
                 record = by_column[column]
@@ -547,7 +548,7 @@ def table(records: list[dict[str, Any]], columns: Sequence[str] = COLUMNS) -> st
                   (("torch", "PyTorch"), ("numpy", "NumPy")) if f"over_{b}" in record]
         if ratios:
             text += " (" + ", ".join(ratios) + ")"
-        return text + f"; {record['peak_mib']:.1f} MiB"
+        return text + (f"; {record['peak_mib']:.1f} MiB" if "peak_mib" in record else "")
 
     lines = ["| workload | " + " | ".join(LABELS[c] for c in columns) + " |",
              "|---" * (len(columns) + 1) + "|"]

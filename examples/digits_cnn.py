@@ -191,6 +191,7 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     parser.add_argument("--lr", type=float, default=1e-2)
     parser.add_argument("--channels", type=int, nargs=2, default=(32, 64), metavar=("C1", "C2"))
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--train-size", type=int, help="use only the first N training images")
     parser.add_argument("--compile", action="store_true", help="train through mg.compile")
     parser.add_argument("--out-dir", default=".", help="where the two PNGs go")
     parser.add_argument("--no-plots", action="store_true")
@@ -198,6 +199,7 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     args = parser.parse_args(argv)
 
     X, y, X_test, y_test = load_data(args.seed)
+    X, y = X[:args.train_size], y[:args.train_size]
     print(f"digits: {len(X)} training and {len(X_test)} test images of 8x8 pixels")
     start = time.perf_counter()
     model, history = train(X, y, X_test, y_test, epochs=args.epochs, batch_size=args.batch_size,

@@ -1,6 +1,6 @@
 """makemore: character-level language models that invent names, trained on minigrad.
 
-The data are the 32,032 given names of ``examples/data/names.txt`` (the data
+The data are the 32,033 given names of ``examples/data/names.txt`` (the data
 set of Andrej Karpathy's makemore exercises, MIT License, Copyright (c) 2022
 Andrej Karpathy; the names come from the U.S. Social Security Administration's
 baby-name lists; see ``examples/data/README.md``). Each name is a sequence of
