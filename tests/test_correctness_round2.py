@@ -414,6 +414,9 @@ SINGLE_DIMS = [
     ("Tensor.any", lambda x, **k: (x > 0).any(**k)),
     ("concatenate", lambda x, **k: mg.concatenate([x, x], **k)),
     ("stack", lambda x, **k: mg.stack([x, x], **k)),
+    ("repeat", lambda x, **k: mg.repeat(x, 2, **k)),
+    ("Tensor.repeat", lambda x, **k: x.repeat(2, **k)),
+    ("split", lambda x, **k: mg.split(x, [1], **k)[1]),
 ]
 
 

@@ -330,22 +330,22 @@ class Repeat(Function):
     saves = ()
 
     def forward(self, x, repeats, axis):
-        # a gather (Dask arrays have no np.repeat with counts or axis=None, but gather)
-        if axis is None:  # over the flattened tensor
+        if axis is None:
             positions = np.repeat(np.arange(x.size), repeats)
             self.index = np.unravel_index(positions, x.shape)
-            return x.reshape(-1)[positions]
-        self.index = ((slice(None),) * (axis % x.ndim)
-                      + (np.repeat(np.arange(x.shape[axis]), repeats),))
-        return x[self.index]
+        else:
+            self.index = ((slice(None),) * (axis % x.ndim)
+                          + (np.repeat(np.arange(x.shape[axis]), repeats),))
+        return np.repeat(x, repeats, axis=axis)
 
     def backward(self, grad, out, x):
         return ScatterAdd.apply(grad, shape=x.shape, index=self.index)
 
 
-def repeat(x: Any, repeats: Any, axis: int | None = None) -> Tensor:
+def repeat(x: Any, repeats: Any, axis: int | None = None, *, dim: Any = None) -> Tensor:
     """Repeat each element ``repeats`` times (an int, or one count per element) along
     ``axis`` (None: the flattened tensor), as NumPy's ``repeat``."""
+    axis, _ = dim_alias("repeat", axis, dim)
     return Repeat.apply(x, repeats=repeats, axis=axis)
 
 
@@ -383,11 +383,12 @@ def triu(x: Any, k: int = 0) -> Tensor:
     return Tril.apply(x, k=k, upper=True)
 
 
-def split(x: Any, indices_or_sections: Any, axis: int = 0) -> list[Tensor]:
+def split(x: Any, indices_or_sections: Any, axis: int = 0, *, dim: Any = None) -> list[Tensor]:
     """Split into equal sections (an int) or at the given indices, as NumPy's ``split``.
 
     Each part is a slice of ``x`` (one ``getitem`` node each).
     """
+    axis, _ = dim_alias("split", axis, dim, default=0)
     x = x if isinstance(x, Tensor) else Tensor(x)
     if x.ndim == 0:
         raise ValueError("split: cannot split a 0-d tensor; reshape it to 1-d first.")
