@@ -453,6 +453,57 @@ def _is_duck_array(data: Any) -> bool:
             and hasattr(data, "dtype"))
 
 
+def seed(t: Tensor, gradient: Any, where: str, name: str = "gradient") -> Tensor:
+    """The gradient that starts a backward pass from ``t``: ones for a one-element
+    ``t`` when none is given, else ``gradient`` checked against ``t``'s shape.
+    (``Tensor.backward``, ``mg.autograd.grad`` and ``mg.viz.explain`` all use this.)"""
+    if gradient is None:
+        if t.size != 1:
+            raise ValueError(
+                f"{where}: {name} can be omitted only for a one-element tensor, but this "
+                f"tensor has shape {t.shape}. Pass {name}= with shape {t.shape} "
+                "(e.g. mg.ones_like(t))."
+            )
+        return Tensor._make(np.ones_like(t.data))
+    grad = gradient if isinstance(gradient, Tensor) else Tensor(gradient, dtype=t.dtype)
+    if type(t.data) is not type(grad.data):  # Dask/CuPy: the gradient takes t's array type
+        grad = Tensor._make(backends.asarray_like(grad.data, t.data))
+    if grad.shape != t.shape:
+        if grad.size == 1 and t.size == 1:
+            return grad.reshape(t.shape)
+        raise ValueError(
+            f"{where}: {name} has shape {grad.shape} but the tensor has shape {t.shape}; "
+            f"they must match."
+        )
+    return grad
+
+
+def rephrase(op: str, exc: Exception, tensors: Sequence[Tensor]) -> Exception:
+    """A NumPy error from inside ``op``'s forward, said in the op's terms."""
+    shapes = ", ".join(str(t.shape) for t in tensors)
+    message = str(exc)
+    if message.startswith(f"{op}:"):
+        return exc  # the op already explained itself
+    if "broadcast" in message:
+        hint = (
+            "Broadcasting aligns shapes from the right; each pair of axes must be equal "
+            "or one of them 1. Reshape an operand (e.g. x.reshape(-1, 1)) so they match."
+        )
+        return ValueError(f"{op}: shapes {shapes} do not broadcast together. {hint}")
+    error = type(exc) if type(exc) in (ValueError, IndexError, TypeError) else ValueError
+    if isinstance(exc, np.exceptions.AxisError):
+        error = np.exceptions.AxisError
+    return error(f"{op}: {message} (input shapes: {shapes})")
+
+
+def as_tensors(op: str, inputs: tuple[Any, ...], share: bool = False) -> tuple[Tensor, ...]:
+    """An op's inputs as Tensors: numbers and arrays become constants (see constant)."""
+    try:
+        return tuple([t if isinstance(t, Tensor) else constant(t, inputs, share) for t in inputs])
+    except (TypeError, ValueError) as exc:
+        raise type(exc)(f"{op}: an input could not become a tensor ({exc})") from None
+
+
 def constant(x: Any, inputs: Sequence[Any], share: bool = False) -> Tensor:
     """Wrap a non-Tensor operand of an op. A Python number takes the dtype of a float
     Tensor beside it, so ``float32_tensor * 2.0`` stays float32 (as NumPy does).

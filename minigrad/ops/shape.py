@@ -330,13 +330,14 @@ class Repeat(Function):
     saves = ()
 
     def forward(self, x, repeats, axis):
-        if axis is None:
+        # a gather (Dask arrays have no np.repeat with counts or axis=None, but gather)
+        if axis is None:  # over the flattened tensor
             positions = np.repeat(np.arange(x.size), repeats)
             self.index = np.unravel_index(positions, x.shape)
-        else:
-            self.index = ((slice(None),) * (axis % x.ndim)
-                          + (np.repeat(np.arange(x.shape[axis]), repeats),))
-        return np.repeat(x, repeats, axis=axis)
+            return x.reshape(-1)[positions]
+        self.index = ((slice(None),) * (axis % x.ndim)
+                      + (np.repeat(np.arange(x.shape[axis]), repeats),))
+        return x[self.index]
 
     def backward(self, grad, out, x):
         return ScatterAdd.apply(grad, shape=x.shape, index=self.index)
