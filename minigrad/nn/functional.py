@@ -29,6 +29,7 @@ import numpy as np
 
 from minigrad.engine import Function
 from minigrad.ops.elementwise import _erf, erf, exp, expm1, log1p, minimum, sigmoid, tanh, where
+from minigrad.ops.elementwise import relu as _relu
 from minigrad.ops.reductions import max as reduce_max
 from minigrad.ops.reductions import mean, softmax, var
 from minigrad.ops.shape import pad, swapaxes, transpose
@@ -435,7 +436,7 @@ def layer_norm(input: Any, normalized_shape: Any, weight: Any = None, bias: Any 
     _check_normalized_shape(x.shape, normalized, "layer_norm")
     axes = tuple(range(-len(normalized), 0))
     centered = x - mean(x, axis=axes, keepdims=True)
-    out = centered / (var(x, axis=axes, keepdims=True) + eps) ** 0.5
+    out = centered / (mean(centered * centered, axis=axes, keepdims=True) + eps) ** 0.5
     if weight is not None:
         out = out * weight
     if bias is not None:
@@ -486,9 +487,7 @@ def _indices(input: Any, n: int, where_: str) -> np.ndarray:
 
 
 def relu(input: Any) -> Tensor:
-    """max(x, 0)."""
-    from minigrad.ops.elementwise import relu as _relu
-
+    """max(x, 0); the gradient at 0 is 0."""
     return _relu(input)
 
 
