@@ -45,7 +45,7 @@ from minigrad.creation import (
     zeros,
     zeros_like,
 )
-from minigrad.compile import compile  # noqa: A004  (mg.compile; the builtin is untouched)
+from minigrad.compiler import compile  # noqa: A004  (mg.compile; the builtin is untouched)
 from minigrad.engine import Function, enable_grad, is_grad_enabled, no_grad, set_grad_enabled
 from minigrad.gradcheck import GradcheckError, gradcheck, gradgradcheck, numerical_grad
 from minigrad.ops.arithmetic import abs, add, divide, multiply, negative, power, subtract

@@ -126,7 +126,7 @@ def _children(node: ast.AST, expr: str) -> list[ast.AST]:
 
 
 def explain_command(args: argparse.Namespace) -> int:
-    if args.code:  # the NumPy code mg.compile generates for it (see compile.py)
+    if args.code:  # the NumPy code mg.compile generates for it (see compiler.py)
         values = parse_assignments(args.set or [])
 
         def expression() -> mg.Tensor:

@@ -1,7 +1,7 @@
 """mg.compile's code generator: the traced graph as NumPy source, and the passes
 that make it short.
 
-A trace (compile.py) is a list of :class:`Node` s, one per primitive, each
+A trace (compiler.py) is a list of :class:`Node` s, one per primitive, each
 writing one :class:`Value`. Every node carries its NumPy spelling, fixed at
 trace time: shapes, axes and dtypes are already numbers in the text
 (``np.sum(d_add, axis=0)``), so the passes below can compare nodes by text.

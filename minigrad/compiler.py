@@ -947,7 +947,7 @@ def _refusing(name: str, original: Callable) -> Callable:
 
 def _user_line() -> str:
     """'file:line (code)' of the innermost frame outside minigrad."""
-    package = __file__.rsplit("compile.py", 1)[0]
+    package = __file__.rsplit("compiler.py", 1)[0]
     for frame in reversed(traceback.extract_stack()):
         if not frame.filename.startswith(package):
             return f"{frame.filename}:{frame.lineno} ({frame.line})"
