@@ -118,8 +118,8 @@ class MLP(nn.Module):
         h = self.norm(self.hidden(e.reshape(e.shape[0], -1))).tanh()
         return self.out(h)                                    # (N, 27) scores
 
-    def loss(self, X: Any, Y: Any) -> mg.Tensor:
-        return mg.losses.cross_entropy(self(X), Y)
+    def loss(self, X: Any, Y: Any, forward: Any = None) -> mg.Tensor:
+        return mg.losses.cross_entropy((forward or self)(X), Y)
 
 
 class Transformer(nn.Module):
@@ -144,11 +144,12 @@ class Transformer(nn.Module):
             x = block(x)
         return self.head(self.norm(x))
 
-    def loss(self, X: Any, Y: Any) -> mg.Tensor:
-        """Mean cross-entropy over the real (not padded) positions."""
+    def loss(self, X: Any, Y: Any, forward: Any = None) -> mg.Tensor:
+        """Mean cross-entropy over the real (not padded) positions; ``forward``
+        (default: the model itself) computes the scores."""
         targets = np.asarray(Y).reshape(-1)
         keep = targets >= 0
-        logits = self(X).reshape(-1, VOCAB)
+        logits = (forward or self)(X).reshape(-1, VOCAB)
         return mg.losses.cross_entropy(logits[keep], targets[keep])
 
 
@@ -183,20 +184,42 @@ def split_loss(model: nn.Module, X: np.ndarray, Y: np.ndarray, chunk: int = 8192
     return total / count
 
 
+def calibrate_batchnorm(model: nn.Module, X: np.ndarray, chunk: int = 16384) -> None:
+    """Set every BatchNorm's running mean and variance to the training set's
+    statistics (one pass, no gradients), as makemore does at the end of training.
+    Needed after compiled training: mg.compile replays the arithmetic of a step,
+    not the running-statistics update BatchNorm does on the side."""
+    norms = [m for m in model.modules() if isinstance(m, nn.BatchNorm1d)]
+    saved = [m.momentum for m in norms]
+    for m in norms:
+        m.running_mean.data[...] = 0
+        m.running_var.data[...] = 1
+        m.num_batches_tracked.data[...] = 0
+        m.momentum = None  # a cumulative average over the chunks
+    model.train()
+    with mg.no_grad():
+        for start in range(0, len(X), chunk):
+            model(X[start:start + chunk])
+    for m, momentum in zip(norms, saved):
+        m.momentum = momentum
+
+
 def train(model: nn.Module, X: np.ndarray, Y: np.ndarray, steps: int, batch_size: int,
           lr: float, weight_decay: float = 0.01, seed: int = 0, compile: bool = False,
           bar: bool = True, name: str = "") -> list[float]:
     """AdamW with a cosine schedule; returns the training loss of every step."""
     optimizer = mg.optim.AdamW(model.parameters(), lr=lr, weight_decay=weight_decay)
     schedule = mg.optim.lr_scheduler.CosineAnnealingLR(optimizer, T_max=steps)
-    step_loss = mg.compile(model.loss) if compile else model.loss
+    # Compiled: the model's forward and backward run as generated NumPy code; the
+    # loss (which selects the real, unpadded positions) stays eager.
+    forward = mg.compile(model) if compile else model
     rng = np.random.default_rng(seed)
     losses = []
     steps_bar = progress(range(steps), bar, desc=name, unit="step", mininterval=0.5)
     for step in steps_bar:
         ix = rng.integers(0, len(X), batch_size)
         optimizer.zero_grad()
-        loss = step_loss(X[ix], Y[ix])
+        loss = model.loss(X[ix], Y[ix], forward)
         loss.backward()
         optimizer.step()
         schedule.step()
@@ -261,6 +284,8 @@ def run(kind: str, splits: tuple[list[str], list[str], list[str]], args: argpars
     losses = train(model, X, Y, steps, batch, lr, weight_decay=0.0 if kind == "mlp" else 0.01,
                    seed=args.seed, compile=args.compile, bar=not args.quiet, name=kind)
     seconds = time.perf_counter() - start
+    if args.compile:
+        calibrate_batchnorm(model, X)
     result = {"model": model, "losses": losses, "seconds": seconds,
               "train_loss": split_loss(model, X, Y), "val_loss": split_loss(model, Xv, Yv)}
     print(f"{kind}: trained in {seconds:.1f} s ({1e3 * seconds / steps:.2f} ms/step); "

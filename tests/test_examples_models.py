@@ -59,6 +59,24 @@ def test_digits_cnn_tiny_run_learns_and_draws(tmp_path: Path) -> None:
         assert (tmp_path / name).read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
 
 
+def test_digits_compiled_training_equals_eager() -> None:
+    pytest.importorskip("sklearn")
+    if not hasattr(mg, "compile"):
+        pytest.skip("no mg.compile")
+    digits = load_example("digits_cnn")
+    X, y, X_test, y_test = digits.load_data(seed=0)
+    runs = [digits.train(X[:256], y[:256], X_test[:64], y_test[:64], epochs=2, channels=(3, 4),
+                         compile=compiled, bar=False) for compiled in (False, True)]
+    (eager, _), (compiled, history) = runs
+    for (name, a), (_, b) in zip(eager.named_parameters(), compiled.named_parameters(),
+                                 strict=True):
+        np.testing.assert_allclose(a.data, b.data, rtol=1e-9, atol=1e-12, err_msg=name)
+    # after compiled training the BatchNorm statistics are calibrated, not stale
+    norm = compiled.features[1]
+    assert int(norm.num_batches_tracked.data) > 0 and not np.all(norm.running_var.data == 1)
+    assert history["test_acc"][-1] > 0.2
+
+
 def test_digits_split_is_stratified_and_disjoint() -> None:
     pytest.importorskip("sklearn")
     digits = load_example("digits_cnn")
@@ -118,6 +136,22 @@ def test_makemore_tiny_run_learns(makemore, kind: str) -> None:
     assert out["val_loss"] < math.log(27)  # better than uniform over 27 characters
     assert len(out["samples"]) == 5
     assert all(set(name) <= set(makemore.CHARS) for name in out["samples"])
+
+
+def test_makemore_compiled_training_equals_eager(makemore) -> None:
+    if not hasattr(mg, "compile"):
+        pytest.skip("no mg.compile")
+    train, _, _ = makemore.load_words(max_words=300)
+    X, Y = makemore.sequences(train, 16)
+    params = []
+    for compiled in (False, True):
+        model = makemore.Transformer(n_embd=8, n_head=2, n_layer=1, rng=0)
+        losses = makemore.train(model, X, Y, steps=5, batch_size=8, lr=1e-2,
+                                compile=compiled, bar=False)
+        params.append([p.data.copy() for p in model.parameters()])
+        assert losses[-1] < losses[0]
+    for a, b in zip(*params, strict=True):
+        np.testing.assert_allclose(a, b, rtol=1e-9, atol=1e-12)
 
 
 def test_transformer_loss_ignores_padding(makemore) -> None:
