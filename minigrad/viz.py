@@ -35,6 +35,7 @@ import importlib.util
 import re
 import shutil
 import subprocess
+import sys
 import time
 import weakref
 from collections.abc import Callable, Iterator
@@ -632,34 +633,38 @@ def draw_graph(root: Tensor, show_data: bool = True, show_grad: bool = True,
 
 def _image(source: str, format: str, timeout: float | None = TIMEOUT,
            dpi: int | None = None) -> bytes:
-    """Lay out DOT source with Graphviz's dot program (at most ``timeout`` seconds),
-    else pygraphviz, else explain what to install."""
+    """Lay out DOT source with Graphviz's dot program, else pygraphviz (in a child
+    process too), in at most ``timeout`` seconds; else explain what to install."""
     dot = shutil.which("dot")
     if dot:
         command = [dot, f"-T{format}"] + ([f"-Gdpi={dpi}"] if dpi else [])
-        try:
-            done = subprocess.run(command, input=source.encode("utf-8"), capture_output=True,
-                                  timeout=timeout)
-        except subprocess.TimeoutExpired:  # run() has killed dot
-            raise DrawingTimeout(
-                f"Graphviz did not lay out this graph ({source.count(' -> ')} edges) within "
-                f"{timeout:g} s, so the {format} picture was skipped. Draw fewer nodes with "
-                "max_nodes=..., allow more time with timeout=None (no limit), or write the "
-                "DOT source with format='dot'; mg.viz.explain(root) gives the steps as text."
-            ) from None
-        if done.returncode != 0:
-            raise RuntimeError(f"render: Graphviz's dot failed: "
-                               f"{done.stderr.decode('utf-8', 'replace').strip()[-800:]}")
-        return done.stdout
-    if importlib.util.find_spec("pygraphviz") is not None:
-        import pygraphviz
+    elif importlib.util.find_spec("pygraphviz") is not None:
+        command = [sys.executable, "-c", _PYGRAPHVIZ, format, str(dpi or "")]
+    else:
+        raise RuntimeError(f"render: cannot make a {format} image: neither Graphviz's 'dot' "
+                           f"program nor pygraphviz is available. {INSTALL_HINT}")
+    try:
+        done = subprocess.run(command, input=source.encode("utf-8"), capture_output=True,
+                              timeout=timeout)
+    except subprocess.TimeoutExpired:  # run() has killed the layout
+        raise DrawingTimeout(
+            f"Graphviz did not lay out this graph ({source.count(' -> ')} edges) within "
+            f"{timeout:g} s, so the {format} picture was skipped. Draw fewer nodes with "
+            "max_nodes=..., allow more time with timeout=None (no limit), or write the "
+            "DOT source with format='dot'; mg.viz.explain(root) gives the steps as text."
+        ) from None
+    if done.returncode != 0:
+        raise RuntimeError(f"render: Graphviz failed: "
+                           f"{done.stderr.decode('utf-8', 'replace').strip()[-800:]}")
+    return done.stdout
 
-        graph = pygraphviz.AGraph(string=source)
-        if dpi:
-            graph.graph_attr["dpi"] = str(dpi)
-        return graph.draw(format=format, prog="dot")
-    raise RuntimeError(f"render: cannot make a {format} image: neither Graphviz's 'dot' "
-                       f"program nor pygraphviz is available. {INSTALL_HINT}")
+
+_PYGRAPHVIZ = """import sys, pygraphviz
+graph = pygraphviz.AGraph(string=sys.stdin.read())
+if sys.argv[2]:
+    graph.graph_attr["dpi"] = sys.argv[2]
+sys.stdout.buffer.write(graph.draw(format=sys.argv[1], prog="dot"))
+"""
 
 
 def can_render() -> bool:

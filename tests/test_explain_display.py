@@ -256,3 +256,23 @@ def test_without_the_graphviz_package_only_draw_graph_needs_it(tmp_path):
     assert first.startswith("Backward pass for L = multiply_1")
     assert dot == "digraph minigrad {" and page == "True"
     assert "needs the 'graphviz' Python package" in message and "pip install graphviz" in message
+
+
+def test_pygraphviz_runs_in_a_child_process_with_the_same_budget(monkeypatch):
+    pytest.importorskip("pygraphviz")
+    monkeypatch.setattr(shutil, "which", lambda name: None)
+    with pytest.raises(viz.DrawingTimeout, match="within 0.3 s"):
+        viz._image(_slow_dot(), "svg", timeout=0.3)
+    assert b"<svg" in viz._image("digraph { a -> b }", "svg")
+
+
+def test_jupyter_display_without_graphviz_says_what_to_install(monkeypatch):
+    import importlib.util
+
+    o, names = _neuron()
+    drawing = viz.draw_graph(o, names=names)
+    monkeypatch.setattr(shutil, "which", lambda name: None)
+    monkeypatch.setattr(importlib.util, "find_spec", lambda name, *a: None)
+    bundle = drawing._repr_mimebundle_()
+    assert "image/svg+xml" not in bundle and "apt install graphviz" in bundle["text/plain"]
+    assert "Step 1: o = tanh(n)" in bundle["text/plain"]
