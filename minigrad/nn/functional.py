@@ -31,7 +31,7 @@ from minigrad.engine import Function
 from minigrad.ops.elementwise import _erf, erf, exp, expm1, log1p, minimum, sigmoid, tanh, where
 from minigrad.ops.elementwise import relu as _relu
 from minigrad.ops.reductions import max as reduce_max
-from minigrad.ops.reductions import mean, softmax, var
+from minigrad.ops.reductions import mean, softmax
 from minigrad.ops.shape import pad, swapaxes, transpose
 from minigrad.tensor import Tensor
 from minigrad.versions import mark_modified
@@ -380,6 +380,28 @@ def dropout(input: Any, p: float = 0.5, training: bool = True, rng: Any = None) 
     return x * (keep * (1.0 / (1.0 - p))).astype(x.dtype)
 
 
+class Normalize(Function):
+    """out = (x - m) / sqrt(v + eps), m and v the mean and (biased) variance over ``axes``;
+    d out/dx = (grad - mean(grad) - out * mean(grad * out)) / sqrt(v + eps)
+
+    The core of batch_norm and layer_norm as one node. (The rule: x moves out
+    directly, through the mean, which shifts every element, and through the
+    variance, which rescales them; the last two give the two subtracted means.)
+    """
+
+    def forward(self, x, axes, eps):
+        self.axes, self.eps = axes, eps
+        centered = x - x.mean(axis=axes, keepdims=True)
+        return centered / np.sqrt((centered * centered).mean(axis=axes, keepdims=True) + eps)
+
+    def backward(self, grad, out, x):
+        axes = self.axes
+        centered = x - mean(x, axis=axes, keepdims=True)
+        inv_std = (mean(centered * centered, axis=axes, keepdims=True) + self.eps) ** -0.5
+        return inv_std * (grad - mean(grad, axis=axes, keepdims=True)
+                          - out * mean(grad * out, axis=axes, keepdims=True))
+
+
 def batch_norm(input: Any, running_mean: Any, running_var: Any, weight: Any = None,
                bias: Any = None, training: bool = False, momentum: float = 0.1,
                eps: float = 1e-5) -> Tensor:
@@ -409,13 +431,11 @@ def batch_norm(input: Any, running_mean: Any, running_var: Any, weight: Any = No
             raise ValueError(f"{where_}: expected more than 1 value per channel when training, "
                              f"got input of shape {x.shape}. Use a batch of 2 or more, or "
                              "call model.eval().")
-        batch_mean = mean(x, axis=axes, keepdims=True)
-        batch_var = var(x, axis=axes, keepdims=True)
         if training and running_mean is not None and running_var is not None:
-            unbiased = batch_var.data.reshape(c) * (count / max(count - 1, 1))
-            _update(running_mean, batch_mean.data.reshape(c), momentum)
-            _update(running_var, unbiased, momentum)
-        out = (x - batch_mean) / (batch_var + eps) ** 0.5
+            batch_var = x.data.var(axis=axes)  # statistics only: no graph
+            _update(running_mean, x.data.mean(axis=axes), momentum)
+            _update(running_var, batch_var * (count / (count - 1)), momentum)
+        out = Normalize.apply(x, axes=axes, eps=eps)
     else:
         rm = _array(running_mean).reshape(shape).astype(x.dtype, copy=False)
         rv = _array(running_var).reshape(shape).astype(x.dtype, copy=False)
@@ -444,9 +464,7 @@ def layer_norm(input: Any, normalized_shape: Any, weight: Any = None, bias: Any 
     normalized = (tuple(normalized_shape) if isinstance(normalized_shape, (list, tuple))
                   else (int(normalized_shape),))
     _check_normalized_shape(x.shape, normalized, "layer_norm")
-    axes = tuple(range(-len(normalized), 0))
-    centered = x - mean(x, axis=axes, keepdims=True)
-    out = centered / (mean(centered * centered, axis=axes, keepdims=True) + eps) ** 0.5
+    out = Normalize.apply(x, axes=tuple(range(x.ndim - len(normalized), x.ndim)), eps=eps)
     if weight is not None:
         out = out * weight
     if bias is not None:
