@@ -329,6 +329,8 @@ def main(argv: Sequence[str] | None = None) -> dict[str, Any]:
     parser.add_argument("--allocator-cache", action="store_true",
                         help="call mg.set_allocator_cache() first (the opt-in that keeps "
                              "freed memory; process-wide, so every column gets it)")
+    parser.add_argument("--models", action="store_true",
+                        help="also run W6/W7, the issue-15 models (benchmarks/models.py)")
     parser.add_argument("--no-extras", action="store_true",
                         help="skip backward/forward, memory and gradcheck measurements")
     args = parser.parse_args(argv)
@@ -369,6 +371,12 @@ def main(argv: Sequence[str] | None = None) -> dict[str, Any]:
     say(fastest_ratios(report["results"]))
     for name, value in report["extras"].items():
         say(f"{name}: {json.dumps(value)}")
+    if args.models:
+        from benchmarks import models
+
+        report["models"] = models.bench(list(models.WORKLOADS), quick=args.quick,
+                                        repeats=repeats, say=say)
+        say(models.table(report["models"]))
     if args.json:
         text = json.dumps(report, indent=1, default=float)
         if to_stdout:
