@@ -32,7 +32,8 @@ LAYERS: list[set[str]] = [
     {"creation", "interop", "autograd", "gradcheck", "linalg", "statistics", "distributions",
      "_dask"},
     {"losses", "nn", "optim", "data"},
-    {"models", "serialization", "explain", "viz", "compile", "_codegen", "__main__",
+    {"models", "serialization", "explain", "viz", "_draw", "compile", "compiler", "_codegen",
+     "__main__",
      "__init__"},
 ]
 # tensor.py's bottom import block: Tensor's operator sugar (documented in tensor.py)
