@@ -93,9 +93,10 @@ def test_unfold_and_fold_are_adjoint():
 
 def test_unfold_windows_are_the_pixels_read():
     x = mg.arange(20.0).reshape(1, 1, 4, 5)
-    windows = F.unfold(x, 2, stride=2)  # (1, 2, 2, 1, 2, 2)
-    assert windows.shape == (1, 2, 2, 1, 2, 2)
-    assert windows.data[0, 1, 0, 0].tolist() == [[10.0, 11.0], [15.0, 16.0]]
+    windows = F.unfold(x, 2, stride=2)  # (N, C, kh, kw, OH, OW)
+    assert windows.shape == (1, 1, 2, 2, 2, 2)
+    assert windows.data[0, 0, :, :, 1, 0].tolist() == [[10.0, 11.0], [15.0, 16.0]]
+    assert windows.data[0, 0, 0, 1].tolist() == [[1.0, 3.0], [11.0, 13.0]]  # offset (0, 1)
 
 
 def test_batch_norm_gradients():

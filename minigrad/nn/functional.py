@@ -1,9 +1,9 @@
 """``mg.nn.functional``: the stateless functions behind the layers (PyTorch's names).
 
 Convolution and pooling rest on one pair of ops. ``Unfold`` (im2col) turns an
-image ``(N, C, H, W)`` into its windows ``(N, OH, OW, C, kh, kw)``: a strided
+image ``(N, C, H, W)`` into its windows ``(N, C, kh, kw, OH, OW)``: a strided
 view of the (padded) input, no Python loop over pixels. A convolution is then
-one matrix product of the windows with the flattened kernel, and a pooling is a
+one matrix product of the flattened kernel with the windows, and a pooling is a
 max or mean over the window axes. The gradient of ``Unfold`` is its adjoint
 ``Fold``, which adds every window's gradient back where the window was read
 (a loop over the few kernel offsets, never over pixels); ``Fold``'s own
@@ -66,11 +66,12 @@ __all__ = [
 
 
 class Unfold(Function):
-    """out[n, o..., c, k...] = x[n, c, o * stride + k * dilation ...]   (im2col)
+    """out[n, c, k..., o...] = x[n, c, o * stride + k * dilation ...]   (im2col)
 
-    ``x`` is ``(N, C, *spatial)``, ``out`` is ``(N, *out_spatial, C, *kernel)``: one
-    window per output position, channels and kernel offsets last, so that a
-    convolution is ``out.reshape(N * P, C * K) @ W.reshape(O, C * K).T``.
+    ``x`` is ``(N, C, *spatial)``, ``out`` is ``(N, C, *kernel, *out_spatial)``: for each
+    channel and kernel offset, the pixels it meets at every output position, so
+    that a convolution is ``W.reshape(O, C * K) @ out.reshape(N, C * K, P)``, which
+    comes out as ``(N, O, P)``: already the image layout.
     d out/dx adds each window's gradient back where it was read: ``Fold``.
     """
 
@@ -87,7 +88,7 @@ class Unfold(Function):
         windows = windows[(slice(None), slice(None))
                           + tuple(slice(None, None, s) for s in stride)
                           + tuple(slice(None, None, dl) for dl in dilation)]
-        return windows.transpose((0, *range(2, 2 + d), 1, *range(2 + d, 2 + 2 * d)))
+        return windows.transpose((0, 1, *range(2 + d, 2 + 2 * d), *range(2, 2 + d)))
 
     def backward(self, grad, out, x):
         return Fold.apply(grad, shape=self.shape, kernel=self.kernel, stride=self.stride,
@@ -108,22 +109,20 @@ class Fold(Function):
         self.kernel, self.stride, self.dilation = kernel, stride, dilation
         d = len(kernel)
         out = np.zeros(shape, dtype=g.dtype)
-        positions = g.shape[1:1 + d]
+        positions = g.shape[2 + d:]
         if stride == kernel and all(dl == 1 for dl in dilation):
-            # the windows tile the image without overlap (pooling): one strided copy,
-            # (N, P, Q, C, kh, kw) -> (N, C, P, kh, Q, kw) -> (N, C, P * kh, Q * kw)
-            order = (0, 1 + d, *[a for i in range(d) for a in (1 + i, 2 + d + i)])
+            # the windows tile the image without overlap: one strided copy,
+            # (N, C, kh, kw, P, Q) -> (N, C, P, kh, Q, kw) -> (N, C, P * kh, Q * kw)
+            order = (0, 1, *[a for i in range(d) for a in (2 + d + i, 2 + i)])
             covered = tuple(p * k for p, k in zip(positions, kernel))
-            tiled = g.transpose(order).reshape(g.shape[:1] + g.shape[1 + d:2 + d] + covered)
+            tiled = g.transpose(order).reshape(g.shape[:2] + covered)
             out[(slice(None), slice(None)) + tuple(slice(0, n) for n in covered)] = tiled
             return out
-        # kernel offsets first, so that each offset's slab is contiguous: (*kernel, N, C, *P)
-        g = np.ascontiguousarray(
-            g.transpose((*range(2 + d, 2 + 2 * d), 0, 1 + d, *range(1, 1 + d))))
+        everything = (slice(None), slice(None))
         for offset in np.ndindex(*kernel):
             where_read = tuple(slice(k * dl, k * dl + s * (p - 1) + 1, s)
                                for k, dl, s, p in zip(offset, dilation, stride, positions))
-            out[(slice(None), slice(None)) + where_read] += g[offset]
+            out[everything + where_read] += g[everything + offset]
         return out
 
     def backward(self, grad, out, g):
@@ -131,7 +130,7 @@ class Fold(Function):
 
 
 def unfold(x: Any, kernel_size: Any, stride: Any = 1, dilation: Any = 1) -> Tensor:
-    """The sliding windows of ``x`` (``(N, C, *spatial)``) as ``(N, *out_spatial, C, *kernel)``.
+    """The sliding windows of ``x`` (``(N, C, *spatial)``) as ``(N, C, *kernel, *out_spatial)``.
 
     No padding here: pad first with :func:`minigrad.pad`.
     """
@@ -144,7 +143,7 @@ def unfold(x: Any, kernel_size: Any, stride: Any = 1, dilation: Any = 1) -> Tens
 
 
 def fold(g: Any, output_size: Any, kernel_size: Any, stride: Any = 1, dilation: Any = 1) -> Tensor:
-    """The adjoint of :func:`unfold`: windows ``(N, *out_spatial, C, *kernel)`` added back
+    """The adjoint of :func:`unfold`: windows ``(N, C, *kernel, *out_spatial)`` added back
     into an array of shape ``output_size`` (``(N, C, *spatial)``)."""
     g = _tensor(g)
     shape = tuple(output_size)
@@ -219,16 +218,12 @@ def _conv(x: Any, weight: Any, bias: Any, stride: Any, padding: Any, dilation: A
     _check_fits(x.shape, widths, kernel, dilation, where)
     if any(w != (0, 0) for w in widths):
         x = pad(x, ((0, 0), (0, 0)) + widths)
-    cols = unfold(x, kernel, stride=stride, dilation=dilation)  # (N, *P, C, *K)
-    n, positions = cols.shape[0], cols.shape[1:1 + d]
-    rows = n * math.prod(positions)
-    if groups == 1:
-        out = cols.reshape(rows, -1) @ weight.reshape(c_out, -1).T  # (rows, C_out)
-    else:
-        per_group = cols.reshape(rows, groups, -1).swapaxes(0, 1)  # (G, rows, C/G * K)
-        kernels = weight.reshape(groups, c_out // groups, -1).swapaxes(1, 2)  # (G, C/G*K, O/G)
-        out = (per_group @ kernels).swapaxes(0, 1).reshape(rows, c_out)
-    out = transpose(out.reshape((n, *positions, c_out)), (0, d + 1, *range(1, d + 1)))
+    cols = unfold(x, kernel, stride=stride, dilation=dilation)  # (N, C, *K, *P)
+    n, positions = cols.shape[0], cols.shape[2 + d:]
+    # one product per group: (G, O/G, C/G * K) @ (N, G, C/G * K, P) -> (N, G, O/G, P)
+    kernels = weight.reshape(groups, c_out // groups, -1)
+    out = kernels @ cols.reshape(n, groups, -1, math.prod(positions))
+    out = out.reshape((n, c_out) + positions)
     if bias is not None:
         out = out + bias.reshape((c_out,) + (1,) * d)
     return out.reshape(out.shape[1:]) if unbatched else out
@@ -340,8 +335,8 @@ def _pool(kind: str, x: Any, kernel_size: Any, stride: Any, padding: Any, dilati
         fill = -np.inf if kind == "max" else 0.0
         if any(pads):
             x = pad(x, ((0, 0), (0, 0)) + widths, constant_values=fill)
-        windows = transpose(unfold(x, kernel, stride, dilation),  # (N, *P, C, *K)
-                            (*range(d + 2, 2 * d + 2), 0, d + 1, *range(1, d + 1)))
+        windows = transpose(unfold(x, kernel, stride, dilation),  # (N, C, *K, *P)
+                            (*range(2, d + 2), 0, 1, *range(d + 2, 2 * d + 2)))
     windows = windows.reshape((-1,) + windows.shape[d:])  # (K, N, C, *P)
     if kind == "max":
         out = reduce_max(windows, axis=0)
@@ -350,9 +345,9 @@ def _pool(kind: str, x: Any, kernel_size: Any, stride: Any, padding: Any, dilati
     else:  # divide by the number of real (unpadded) elements in each window
         real = np.pad(np.ones((1, 1) + tuple(n - 2 * p for n, p in zip(x.shape[2:], pads))),
                       ((0, 0), (0, 0)) + widths)
-        counts = unfold(Tensor(real), kernel, stride, dilation).data.sum(axis=tuple(
-            range(-d, 0)))  # (1, *P, 1)
-        out = windows.sum(axis=0) / np.moveaxis(counts, -1, 1).astype(x.dtype)
+        counts = unfold(Tensor(real), kernel, stride, dilation).data.sum(
+            axis=tuple(range(2, 2 + d)))  # (1, 1, *P)
+        out = windows.sum(axis=0) / counts.astype(x.dtype)
     return out.reshape(out.shape[1:]) if unbatched else out
 
 
