@@ -12,14 +12,14 @@ record a graph of their own, so a gradient can be differentiated again:
 from __future__ import annotations
 
 import contextlib
+import linecache
 import threading
-import traceback
 from collections.abc import Callable, Sequence
 from typing import Any
 
 import numpy as np
 
-from minigrad import engine
+from minigrad import engine, versions
 from minigrad.tensor import Tensor
 
 __all__ = ["detect_anomaly", "grad", "hessian", "is_anomaly_enabled", "jacobian",
@@ -228,12 +228,11 @@ def set_anomaly_enabled(mode: bool) -> None:
 
 
 def _user_frame() -> str:
-    """'file:line in function' of the innermost frame outside minigrad's own package."""
-    package = engine.__file__.rsplit("engine.py", 1)[0]
-    for frame in reversed(traceback.extract_stack()):
-        if not frame.filename.startswith(package):
-            return f"{frame.filename}:{frame.lineno} in {frame.name}: {frame.line}"
-    return "<unknown>"
+    """'file:line in function: source' of the user's line (versions.user_frame)."""
+    frame = versions.user_frame()
+    code = frame.f_code
+    source = linecache.getline(code.co_filename, frame.f_lineno).strip()
+    return f"{code.co_filename}:{frame.f_lineno} in {code.co_name}: {source}"
 
 
 def _check_finite(array: Any, what: str, where: str | None) -> None:

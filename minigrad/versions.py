@@ -108,12 +108,18 @@ def note_inplace_change() -> None:
     last_change = next(clock)
 
 
-def caller() -> tuple[str, int]:
-    """File and line of the innermost frame outside minigrad (cheap: no source read)."""
+def user_frame() -> Any:
+    """The innermost frame outside minigrad's own package: the user's line."""
     package = __file__.rsplit("versions.py", 1)[0]
     frame = sys._getframe(1)
     while frame.f_back is not None and frame.f_code.co_filename.startswith(package):
         frame = frame.f_back
+    return frame
+
+
+def caller() -> tuple[str, int]:
+    """File and line of the user's line (cheap: no source read)."""
+    frame = user_frame()
     return frame.f_code.co_filename, frame.f_lineno
 
 
