@@ -73,6 +73,7 @@ def mark_modified(*tensors: Tensor, where: str = "an in-place update") -> None:
     backward, naming ``where`` and the file:line of the call outside minigrad.
 
     >>> import minigrad as mg
+    >>> from minigrad.versions import mark_modified
     >>> w = mg.tensor([1.0, 2.0], requires_grad=True)
     >>> loss = (w * w).sum()
     >>> w.data -= 0.1
