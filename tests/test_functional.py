@@ -164,6 +164,13 @@ def test_erf_matches_math_erf():
     assert mg.erf(np.float32(1.0)).dtype == np.float32
 
 
+def test_gelu_gradient_at_and_near_zero():
+    x = mg.tensor([0.0, 1e-200, -1e-300, 1e-8], requires_grad=True)
+    F.gelu(x).sum().backward()
+    np.testing.assert_allclose(x.grad.data, 0.5 + x.data * 2 / math.sqrt(2 * math.pi),
+                               rtol=1e-15)
+
+
 def test_causal_attention_ignores_the_future():
     q, k, v = (RNG.standard_normal((1, 4, 3)) for _ in range(3))
     out = F.scaled_dot_product_attention(q, k, v, is_causal=True).data

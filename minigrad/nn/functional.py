@@ -28,7 +28,7 @@ from typing import Any
 import numpy as np
 
 from minigrad.engine import Function
-from minigrad.ops.elementwise import _erf, erf, exp, expm1, log1p, minimum, sigmoid, tanh, where
+from minigrad.ops.elementwise import _erf, exp, expm1, log1p, minimum, sigmoid, tanh, where
 from minigrad.ops.elementwise import relu as _relu
 from minigrad.ops.reductions import max as reduce_max
 from minigrad.ops.reductions import mean, softmax
@@ -536,7 +536,9 @@ class Gelu(Function):
             t = tanh(_GELU_C * (x + 0.044715 * x * x * x))
             slope = _GELU_C * (1.0 + 3 * 0.044715 * x * x)
             return grad * (0.5 * (1.0 + t) + 0.5 * x * (1.0 - t * t) * slope)
-        cdf = 0.5 * (1.0 + erf(x * (1.0 / math.sqrt(2.0))))
+        # Phi(x) = out / x: no second erf (the costliest part); Phi(0) = 1/2
+        away = abs(x).data > 1e-100
+        cdf = where(away, out / where(away, x, 1.0), 0.5)
         pdf = exp(-0.5 * x * x) * (1.0 / math.sqrt(2.0 * math.pi))
         return grad * (cdf + x * pdf)
 
