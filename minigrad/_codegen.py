@@ -139,6 +139,11 @@ COMPARISONS = {"less": "<", "less_equal": "<=", "greater": ">", "greater_equal":
                "equal": "==", "not_equal": "!="}
 
 
+def slot(i: int) -> str:
+    """Where input ``i`` goes in a node's text: ``{0}``, ``{1}``, ..."""
+    return "{" + str(i) + "}"
+
+
 def axes_text(axes: Any) -> str:
     axes = tuple(axes)
     return str(axes[0]) if len(axes) == 1 else str(axes)
@@ -175,7 +180,7 @@ def spell(fn: Any, args: list[Value], params: dict, out: Value,
         return f"{{0}}.astype(np.{np.dtype(params['dtype']).name})", False, None, False
     if op == "Compare":
         name = params["ufunc"].__name__
-        return "{0} %s {1}" % COMPARISONS[name], False, None, False
+        return "{0} " + COMPARISONS[name] + " {1}", False, None, False
     if op == "Where":
         return "np.where({2}, {0}, {1})", False, None, False
     if op == "Clip":
@@ -198,10 +203,10 @@ def spell(fn: Any, args: list[Value], params: dict, out: Value,
     if op == "Logsumexp":
         axis = _axis_arg(fn, x, params)
         end = "" if params.get("keepdims") else f".reshape({out.shape})"
-        return ("{out}_peak = np.max({0}%s, keepdims=True)\n"
-                "{out}_peak = np.where(np.isfinite({out}_peak), {out}_peak, 0)\n"
-                "{out} = (np.log(np.sum(np.exp({0} - {out}_peak)%s, keepdims=True))"
-                " + {out}_peak)%s" % (axis, axis, end)), True, None, False
+        return (f"{{out}}_peak = np.max({{0}}{axis}, keepdims=True)\n"
+                f"{{out}}_peak = np.where(np.isfinite({{out}}_peak), {{out}}_peak, 0)\n"
+                f"{{out}} = (np.log(np.sum(np.exp({{0}} - {{out}}_peak){axis}, keepdims=True))"
+                f" + {{out}}_peak){end}"), True, None, False
     if op in ("Softmax", "LogSoftmax"):
         axis = params.get("axis", -1)
         head = (f"{{out}}_peak = np.max({{0}}, axis={axis}, keepdims=True)\n"
@@ -214,10 +219,10 @@ def spell(fn: Any, args: list[Value], params: dict, out: Value,
                        f"keepdims=True))"), True, None, False
     if op == "CrossEntropy":
         classes = literal(params["classes"])
-        return ("{out}_rows = np.arange(%d)\n"
+        return (f"{{out}}_rows = np.arange({x.shape[0]})\n"
                 "{out}_x = {0} - {0}.max(axis=1, keepdims=True)\n"
-                "{out} = np.log(np.exp({out}_x).sum(axis=1)) - {out}_x[{out}_rows, %s]"
-                % (x.shape[0], classes)), True, None, False
+                f"{{out}} = np.log(np.exp({{out}}_x).sum(axis=1)) - {{out}}_x[{{out}}_rows, "
+                f"{classes}]"), True, None, False
     if op == "Reshape":
         return f"{{0}}.reshape({tuple(out.shape)})", False, None, True
     if op == "Transpose":
@@ -233,7 +238,7 @@ def spell(fn: Any, args: list[Value], params: dict, out: Value,
     if op == "BroadcastTo":
         return f"np.broadcast_to({{0}}, {tuple(params['shape'])})", False, None, True
     if op in ("Concatenate", "Stack"):
-        parts = ", ".join("{%d}" % i for i in range(len(args)))
+        parts = ", ".join(slot(i) for i in range(len(args)))
         return f"np.{op.lower()}([{parts}], axis={params['axis']})", False, None, False
     if op == "GetItem":
         return f"{{0}}[{index_text(params['index'], literal)}]", False, None, True
@@ -472,7 +477,7 @@ def note_text(item: Any) -> str:
 def _format(fmt: str, args: list[str]) -> str:
     # not str.format: dict literals and slices in the text have braces of their own
     for i in reversed(range(len(args))):
-        fmt = fmt.replace("{%d}" % i, args[i])
+        fmt = fmt.replace(slot(i), args[i])
     return fmt
 
 

@@ -485,7 +485,7 @@ def test_trace_returns_the_program_without_running():
 
 def test_code_before_any_call_says_what_to_do():
     with pytest.raises(RuntimeError, match="not been called"):
-        mg.compile(lambda x: x).code
+        _ = mg.compile(lambda x: x).code
 
 
 # ---------------------------------------------------------------------------
@@ -504,7 +504,7 @@ def test_simplify_removes_multiply_by_one_add_zero_and_double_negation():
     x = mg.tensor([1.0, 2.0], requires_grad=True)
 
     def fn(x):
-        return (-(-(x * 1.0 + 0.0))).sum()
+        return (-(-(x * 1.0 + 0.0))).sum()  # noqa: B002  (double negation, on purpose)
 
     raw, short = _code(fn, x, optimize=False), _code(fn, x)
     assert "* 1.0" in raw and "+ 0.0" in raw and raw.count("-") > short.count("-")

@@ -33,6 +33,7 @@ LAYERS: list[set[str]] = [
      "_dask"},
     {"losses", "nn", "optim", "data"},
     {"models", "serialization", "explain", "viz", "_draw", "compile", "compiler", "_codegen",
+     "_trace",
      "__main__",
      "__init__"},
 ]
