@@ -72,16 +72,13 @@ def mark_modified(*tensors: Tensor, where: str = "an in-place update") -> None:
     ``load_state_dict``): a graph that saved the old values then raises at
     backward, naming ``where`` and the file:line of the call outside minigrad.
 
-    >>> import minigrad as mg
-    >>> from minigrad.versions import mark_modified
-    >>> w = mg.tensor([1.0, 2.0], requires_grad=True)
-    >>> loss = (w * w).sum()
-    >>> w.data -= 0.1
-    >>> mark_modified(w, where="my update")
-    >>> loss.backward()
-    Traceback (most recent call last):
-    ...
-    RuntimeError: backward: 'multiply' needs input 0 (shape (2,)) ... by 'my update' at ...
+    For example (tests/test_inplace.py runs it)::
+
+        w = mg.tensor([1.0, 2.0], requires_grad=True)
+        loss = (w * w).sum()
+        w.data -= 0.1
+        mark_modified(w, where="my update")
+        loss.backward()  # RuntimeError: ... modified in place by 'my update' at you.py:4
     """
     place = caller()
     for t in tensors:
