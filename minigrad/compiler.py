@@ -303,8 +303,11 @@ def _build(spec: Any, arrays: Any, made: dict[int, Tensor], inputs: tuple) -> An
 
 
 class CompiledCall(Function):
-    """The compiled function as one node: forward runs the generated ``forward``,
-    backward the generated ``backward`` (first order only)."""
+    """out = fn(*inputs) as generated NumPy code;   d out/d inputs: its generated backward
+
+    One node for the whole compiled call: forward runs the generated ``forward``,
+    backward the generated ``backward`` (first order only); ``program.code`` shows both.
+    """
 
     saves = ("inputs",)
     name = "compiled"

@@ -581,3 +581,11 @@ def test_explain_code_prints_the_generated_code(capsys):
     assert out.startswith("# mg.compile: expression")
     assert "def forward(x, w, b):" in out and "tanh = np.tanh(add)" in out
     assert "d_w = d_add * x" in out and "return (d_x, d_w, d_add)" in out
+
+
+def test_explain_and_draw_graph_show_the_compiled_node():
+    w = mg.tensor([1.0, 2.0], requires_grad=True, name="w")
+    loss = mg.compile(lambda x: (x * w).tanh().sum())(mg.tensor([0.5, 0.25]))
+    text = str(mg.viz.explain(loss))
+    assert "compiled(" in text and "generated NumPy code" in text
+    assert "compiled" in mg.viz.draw_graph(loss).source
