@@ -7,8 +7,8 @@
   backward, by function (``sys.settrace`` with ``f_trace_opcodes``):
   deterministic, so immune to a noisy machine.
 * ``gc``: the W5 chain with the cyclic garbage collector on and off.
-* ``faults``: page faults per W2 step, with minigrad's malloc setting and, in a
-  child process, with ``MINIGRAD_MALLOC=default``.
+* ``faults``: page faults per W2 step in child processes, with
+  ``mg.set_allocator_cache()`` (``MINIGRAD_MALLOC=keep``) and without (the default).
 * ``replica``: W2 written out of place in plain NumPy, doing exactly the array
   work minigrad does, against the hand-written version and minigrad.
 * ``w1``: the matrix-vector products of a W1 step, and minigrad's step by phase.
