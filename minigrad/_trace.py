@@ -378,10 +378,13 @@ class Trace:
         lines = [f"# mg.compile: {name}, trace {self.compiled.traces}; generated NumPy code.",
                  "# inputs: " + ", ".join(f"{v.name} {v.shape} {v.dtype}"
                                            for v in self.inputs)]
+        used = {id(a) for n in nodes for a in n.args}
         for v in self.constants:
             if v.name in program.constants:
                 lines.append(f"# constant {v.name}: {v.shape} {v.dtype}, baked in at trace "
                              "time (compiled.constants)")
+            elif id(v) in used:  # a few indices: shown
+                lines.append(f"# {v.name} = {v.array.tolist()}  ({v.dtype})")
         if len(nodes) > COMMENTED_LINES:  # a huge trace: comments would only slow compile()
             lines.append(f"# ({len(nodes)} lines: the per-step comments are left out)")
             for n in nodes:
