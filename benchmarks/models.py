@@ -478,12 +478,33 @@ def torch_peak_mib(run: Callable[[], Result]) -> float:
     return peak / 2**20
 
 
+def timed(run: Callable[[], Result], number: int, clock: Callable[[], float]) -> float:
+    """Seconds per run over ``number`` back-to-back runs, the collector's survivors
+    frozen first (as ``benchmarks.run._timed``), on ``clock``."""
+    gc.collect()
+    gc.freeze()
+    try:
+        start = clock()
+        for _ in range(number):
+            run()
+        return (clock() - start) / number
+    finally:
+        gc.unfreeze()
+
+
 def bench(keys: Sequence[str], columns: Sequence[str] = COLUMNS, quick: bool = False,
           repeats: int = 7, sample_s: float = 0.1, say: Callable[..., None] = print,
-          memory: bool = True) -> list[dict[str, Any]]:
+          memory: bool = True, clock: str = "wall") -> list[dict[str, Any]]:
     """Check every column against the reference (NumPy where it exists, else
-    PyTorch, else eager minigrad), then time them round-robin."""
+    PyTorch, else eager minigrad), then time them round-robin. ``clock="cpu"``
+    times with this process's CPU time (``time.process_time``) instead of the wall
+    clock: on a machine shared with other busy processes, the wall clock also counts
+    the time spent waiting for a core (all computation here runs on one thread)."""
+    import time
+
     from benchmarks import run as harness
+
+    tick = time.process_time if clock == "cpu" else time.perf_counter
 
     records = []
     for key in keys:
@@ -516,14 +537,15 @@ def bench(keys: Sequence[str], columns: Sequence[str] = COLUMNS, quick: bool = F
                     continue
             record["checked_against"] = reference[0]
             runs[column] = run
-            record["runs_per_sample"] = 1 if quick else harness._calibrate(run, sample_s)
+            record["runs_per_sample"] = 1 if quick else max(
+                1, round(sample_s / max(timed(run, 1, tick), 1e-6)))
             if memory:
                 record["peak_mib"] = (torch_peak_mib(run) if column == "torch"
                                       else peak_mib(run))
         for _ in range(repeats):
             for column, run in runs.items():
                 record = by_column[column]
-                record["times_s"].append(harness._timed(run, record["runs_per_sample"]))
+                record["times_s"].append(timed(run, record["runs_per_sample"], tick))
         for record in by_column.values():
             if record["times_s"]:
                 record["median_s"] = statistics.median(record["times_s"])
@@ -567,6 +589,8 @@ def main(argv: Sequence[str] | None = None) -> list[dict[str, Any]]:
     parser.add_argument("--quick", action="store_true", help="tiny sizes, one repeat")
     parser.add_argument("--repeats", type=int, default=7)
     parser.add_argument("--json", metavar="PATH", help="also write the records as JSON")
+    parser.add_argument("--clock", choices=["wall", "cpu"], default="wall",
+                        help="cpu: time with process CPU time (for a busy shared machine)")
     args = parser.parse_args(argv)
     from benchmarks.run import fix_threads
 
@@ -576,7 +600,8 @@ def main(argv: Sequence[str] | None = None) -> list[dict[str, Any]]:
         [c for c in columns if c not in COLUMNS]
     if unknown:
         parser.error(f"unknown {unknown}; workloads {list(WORKLOADS)}, columns {COLUMNS}")
-    records = bench(args.workloads, columns, args.quick, 1 if args.quick else args.repeats)
+    records = bench(args.workloads, columns, args.quick, 1 if args.quick else args.repeats,
+                    clock=args.clock)
     print(table(records, columns))
     if args.json:
         with open(args.json, "w") as handle:
