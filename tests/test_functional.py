@@ -214,6 +214,26 @@ def test_dropout_is_reproducible_under_a_seed():
     assert np.array_equal(F.dropout(x, 0.5, rng=gen1).data, F.dropout(x, 0.5, rng=gen2).data)
 
 
+def test_dropout_under_compile_draws_a_fresh_mask_each_call():
+    if not hasattr(mg, "compile"):
+        pytest.skip("mg.compile has not landed")
+    gen = np.random.default_rng(0)
+    x = mg.tensor(np.ones((6, 7)), requires_grad=True)
+    step = mg.compile(lambda x: (F.dropout(x, 0.5, rng=gen) * 3.0).sum())
+    masks = []
+    for _ in range(4):
+        x.grad = None
+        step(x).backward()
+        masks.append(x.grad.data.copy())  # 3 * mask: the gradient uses the same draw
+    assert all(set(np.unique(m)) <= {0.0, 6.0} for m in masks)
+    assert len({m.tobytes() for m in masks}) == 4  # not one mask frozen into the code
+
+
+def test_dropout_float32():
+    out = F.dropout(mg.ones((3, 4), dtype=np.float32), 0.5, rng=0)
+    assert out.dtype == np.float32 and set(np.unique(out.data)) <= {0.0, 2.0}
+
+
 def test_dropout_identity_and_extremes():
     x = _t((3, 4))
     assert F.dropout(x, 0.5, training=False) is x

@@ -356,6 +356,26 @@ def _pool(kind: str, x: Any, kernel_size: Any, stride: Any, padding: Any, dilati
 # ---------------------------------------------------------------------------
 
 
+class DropoutMask(Function):
+    """out = a random mask shaped like x: 1 / (1 - p) with probability 1 - p, else 0;
+    no gradient (dropout multiplies x by it)
+
+    The draw is an op, so that ``mg.compile`` calls it again on every run (a
+    fresh mask each step) instead of freezing one mask into the compiled code.
+    """
+
+    saves = ()
+
+    name = "dropout_mask"
+
+    def forward(self, x, p, rng):
+        keep = rng.random(x.shape) >= p
+        return keep.astype(x.dtype) * x.dtype.type(1.0 / (1.0 - p))
+
+    def backward(self, grad, out, x):
+        return None
+
+
 def dropout(input: Any, p: float = 0.5, training: bool = True, rng: Any = None) -> Tensor:
     """Zero each element with probability ``p`` and scale the rest by ``1 / (1 - p)``
     (training only; the identity when ``training=False`` or ``p == 0``).
@@ -371,8 +391,7 @@ def dropout(input: Any, p: float = 0.5, training: bool = True, rng: Any = None) 
     gen = rng if isinstance(rng, np.random.Generator) else np.random.default_rng(rng)
     if p == 1.0:
         return x * np.zeros((), dtype=x.dtype)
-    keep = gen.random(x.shape) >= p
-    return x * (keep * (1.0 / (1.0 - p))).astype(x.dtype)
+    return x * DropoutMask.apply(x, p=p, rng=gen)
 
 
 class Normalize(Function):
