@@ -48,14 +48,14 @@ def test_clip_grad_value_matches_torch():
     assert max(np.abs(p.grad.data).max() for p in ours) == 0.7
 
 
-def test_clipping_skips_missing_grads_and_never_writes_shared_arrays():
+def test_clipping_skips_missing_grads_and_scales_a_shared_array_once():
     a, b, c = (mg.tensor([3.0, 4.0], requires_grad=True) for _ in range(3))
     shared = np.array([6.0, 8.0])
     a.grad, b.grad = mg.from_numpy(shared), mg.from_numpy(shared)  # one array, two grads
     total = clip_grad_norm_([a, b, c], max_norm=1.0)
     np.testing.assert_allclose(total.item(), np.sqrt(200))
-    np.testing.assert_array_equal(shared, [6.0, 8.0])
-    np.testing.assert_allclose(a.grad.data, b.grad.data)
+    np.testing.assert_allclose(shared, np.array([6.0, 8.0]) / (np.sqrt(200) + 1e-6))
+    assert a.grad.data is shared and b.grad.data is shared
     assert c.grad is None
     assert clip_grad_norm_([c], 1.0).item() == 0.0
     w = mg.tensor([1.0], requires_grad=True)
@@ -81,3 +81,24 @@ def test_clip_errors():
         clip_grad_norm_([np.zeros(2)], 1.0)
     with pytest.raises(ValueError, match="clip_value must be >= 0"):
         clip_grad_value_([p], -1.0)
+
+
+def test_clipping_changes_the_gradient_in_place_as_torch():
+    p = mg.tensor([3.0, 4.0], requires_grad=True)
+    (p * p).sum().backward()  # grad [6, 8]
+    g = p.grad
+    mg.nn.utils.clip_grad_norm_([p], 1.0)
+    assert p.grad is g
+    np.testing.assert_allclose(g.data, [0.6, 0.8], rtol=1e-6)
+    mg.nn.utils.clip_grad_value_([p], 0.7)
+    assert p.grad is g
+    np.testing.assert_allclose(g.data, [0.6, 0.7], rtol=1e-6)
+
+
+def test_a_gradient_shared_by_two_parameters_is_clipped_once():
+    a = mg.tensor([3.0, 4.0], requires_grad=True)
+    b = mg.tensor([0.0, 0.0], requires_grad=True)
+    a.grad = mg.tensor([3.0, 4.0])
+    b.grad = a.grad
+    mg.nn.utils.clip_grad_value_([a, b], 3.5)
+    np.testing.assert_allclose(a.grad.data, [3.0, 3.5])

@@ -364,3 +364,52 @@ def test_minimize_without_scipy_says_so(monkeypatch):
     with pytest.raises(ImportError, match="comes from SciPy, which is not installed"):
         optim.minimize(_quadratic, 0.0, method="L-BFGS-B")
     assert optim.minimize(_quadratic, 0.0, method="gd", steps=10).nit == 10
+
+
+@pytest.mark.parametrize("options", [
+    {"momentum": 0.9, "weight_decay": 0.1},
+    {"momentum": 0.9, "maximize": True},
+    {"momentum": 0.9, "nesterov": True, "weight_decay": 0.1},
+    {"momentum": 0.9, "dampening": 0.3, "weight_decay": 0.1},
+])
+def test_sgd_momentum_on_a_0d_parameter_matches_torch(options):
+    # a 0-d g + wd * p is a NumPy scalar; a momentum buffer copied from it stopped updating
+    torch = pytest.importorskip("torch")
+    x = mg.tensor(2.0, requires_grad=True)
+    opt = mg.optim.SGD([x], lr=0.1, **options)
+    xt = torch.tensor(2.0, dtype=torch.float64, requires_grad=True)
+    opt_t = torch.optim.SGD([xt], lr=0.1, **options)
+    for _ in range(5):
+        (x * x).backward()
+        opt.step()
+        opt.zero_grad()
+        (xt * xt).backward()
+        opt_t.step()
+        opt_t.zero_grad()
+    assert abs(x.item() - xt.item()) < 1e-12
+
+
+def test_sgd_momentum_on_a_0d_parameter_keeps_an_array_buffer():
+    x = mg.tensor(2.0, requires_grad=True)
+    opt = mg.optim.SGD([x], lr=0.1, momentum=0.9, weight_decay=0.1)
+    values = []
+    for _ in range(3):
+        (x * x).backward()
+        opt.step()
+        opt.zero_grad()
+        values.append(x.item())
+    # by hand: g = 2x + 0.1x, b = 0.9 b + g, x -= 0.1 b
+    x_, b = 2.0, None
+    for expected in values:
+        g = 2.1 * x_
+        b = g if b is None else 0.9 * b + g
+        x_ -= 0.1 * b
+        assert expected == pytest.approx(x_, abs=1e-12)
+
+
+def test_zero_grad_without_set_to_none_zeroes_in_place():
+    p = mg.tensor([1.0, 2.0], requires_grad=True)
+    (p * p).sum().backward()
+    g = p.grad
+    mg.optim.SGD([p], lr=0.1).zero_grad(set_to_none=False)
+    assert p.grad is g and g.tolist() == [0.0, 0.0]

@@ -205,7 +205,7 @@ class Module:
             if set_to_none:
                 p.grad = None
             elif p.grad is not None:
-                p.grad = Tensor._make(np.zeros_like(p.grad.data))
+                p.grad.data[...] = 0  # in place, as PyTorch
 
     def train(self, mode: bool = True) -> Module:
         """Set training mode on this module and all sub-modules (returns self).

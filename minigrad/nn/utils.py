@@ -1,8 +1,8 @@
 """Gradient clipping: ``mg.nn.utils.clip_grad_norm_`` and ``clip_grad_value_``.
 
-Call either between ``loss.backward()`` and ``opt.step()``. Both replace each
-``p.grad`` with a clipped copy (never scaling an array in place: two
-parameters' gradients may share one array).
+Call either between ``loss.backward()`` and ``opt.step()``. Both change each
+``p.grad`` in place, as PyTorch (a gradient array shared by two parameters is
+clipped once; a lazy or read-only one is replaced by a clipped copy).
 """
 
 from __future__ import annotations
@@ -55,8 +55,8 @@ def clip_grad_norm_(params: Tensor | Iterable[Tensor], max_norm: float,
                            f"gradients is {total}, so they cannot be clipped. Look for a NaN "
                            "or inf loss, or pass error_if_nonfinite=False.")
     coef = min(max_norm / (total + 1e-6), 1.0)
-    for p in grads:
-        p.grad = Tensor._make(p.grad.data * np.asarray(coef, dtype=p.grad.data.dtype))
+    for p in _distinct(grads):
+        _write(p, p.grad.data * np.asarray(coef, dtype=p.grad.data.dtype))
     return Tensor(total)
 
 
@@ -73,5 +73,19 @@ def clip_grad_value_(params: Tensor | Iterable[Tensor], clip_value: float) -> No
     """
     if not clip_value >= 0:
         raise ValueError(f"clip_grad_value_: clip_value must be >= 0, got {clip_value!r}.")
-    for p in _with_grads(params, "clip_grad_value_"):
-        p.grad = Tensor._make(np.clip(p.grad.data, -clip_value, clip_value))
+    for p in _distinct(_with_grads(params, "clip_grad_value_")):
+        _write(p, np.clip(p.grad.data, -clip_value, clip_value))
+
+
+def _distinct(params: list[Tensor]) -> list[Tensor]:
+    """One parameter per gradient array, so a shared array is clipped once."""
+    seen: set[int] = set()
+    return [p for p in params if not (id(p.grad.data) in seen or seen.add(id(p.grad.data)))]
+
+
+def _write(p: Tensor, clipped) -> None:
+    grad = p.grad.data
+    if type(grad) is np.ndarray and grad.flags.writeable:
+        grad[...] = clipped  # in place: a reference to p.grad sees the clipped values
+    else:
+        p.grad = Tensor._make(clipped)

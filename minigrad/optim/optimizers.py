@@ -117,7 +117,7 @@ class Optimizer:
             if set_to_none:
                 p.grad = None
             elif p.grad is not None:
-                p.grad = Tensor._make(np.zeros_like(p.grad.data))
+                p.grad.data[...] = 0  # in place, as PyTorch
 
     def step(self, closure: Callable[[], Any] | None = None) -> Any:
         """Update every parameter that has a gradient, in place, without recording a
@@ -269,7 +269,8 @@ class SGD(Optimizer):
         if momentum:
             buf = state.get("momentum_buffer")
             if buf is None:
-                buf = state["momentum_buffer"] = g.copy()
+                # np.array, not g.copy(): a 0-d g may be a NumPy scalar, which *= rebinds
+                buf = state["momentum_buffer"] = np.array(g)
             else:
                 buf *= momentum
                 buf += (1 - group["dampening"]) * g if group["dampening"] else g
