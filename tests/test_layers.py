@@ -287,6 +287,31 @@ def test_batch_norm_running_statistics_match_torch():
                                    rtol=1e-12, atol=1e-12)
 
 
+def test_batch_norm_under_compile_updates_running_statistics_every_step():
+    torch = pytest.importorskip("torch")
+    if not hasattr(mg, "compile"):
+        pytest.skip("mg.compile has not landed")
+    ours = nn.BatchNorm1d(3, momentum=None)  # the cumulative average needs the counter too
+    theirs = torch.nn.BatchNorm1d(3, momentum=None).double()
+    step = mg.compile(lambda x: (ours(x) ** 2).sum())
+    for _ in range(4):
+        x = RNG.standard_normal((8, 3)) * 2 + 5
+        step(mg.tensor(x, requires_grad=True)).backward()
+        theirs(torch.tensor(x))
+    assert ours.num_batches_tracked.data == 4  # once per step, not twice on the first
+    np.testing.assert_allclose(ours.running_mean.data, theirs.running_mean.numpy(), rtol=1e-13)
+    np.testing.assert_allclose(ours.running_var.data, theirs.running_var.numpy(), rtol=1e-13)
+    ours.eval()
+    evaluate = mg.compile(lambda x: ours(x))
+    x = RNG.standard_normal((5, 3))
+    evaluate(x)
+    ours.train()
+    ours(RNG.standard_normal((8, 3)) * 10)  # new statistics...
+    ours.eval()
+    expected = (x - ours.running_mean.data) / np.sqrt(ours.running_var.data + 1e-5)
+    np.testing.assert_allclose(evaluate(x).data, expected, rtol=1e-12)  # ...seen when compiled
+
+
 def test_batch_norm_train_eval_and_buffers():
     bn = nn.BatchNorm1d(2)
     x = mg.tensor([[1.0, 10.0], [3.0, 30.0], [5.0, 50.0]])

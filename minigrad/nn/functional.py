@@ -27,6 +27,7 @@ from typing import Any
 
 import numpy as np
 
+from minigrad import engine
 from minigrad.engine import Function
 from minigrad.ops.elementwise import _erf, exp, expm1, log1p, minimum, sigmoid, tanh, where
 from minigrad.ops.elementwise import relu as _relu
@@ -401,12 +402,19 @@ class Normalize(Function):
     The core of batch_norm and layer_norm as one node. (The rule: x moves out
     directly, through the mean, which shifts every element, and through the
     variance, which rescales them; the last two give the two subtracted means.)
+    ``stats`` (batch_norm in training) receives the batch's mean and variance
+    here, in forward, so that a step compiled by ``mg.compile`` updates the
+    running statistics on every run, not only while it was traced.
     """
 
-    def forward(self, x, axes, eps):
+    def forward(self, x, axes, eps, stats=None):
         self.axes, self.eps = axes, eps
-        centered = x - x.mean(axis=axes, keepdims=True)
-        return centered / np.sqrt((centered * centered).mean(axis=axes, keepdims=True) + eps)
+        batch_mean = x.mean(axis=axes, keepdims=True)
+        centered = x - batch_mean
+        batch_var = (centered * centered).mean(axis=axes, keepdims=True)
+        if stats is not None and engine.tracer is None:  # not while mg.compile records the op
+            stats.update(batch_mean.reshape(-1), batch_var.reshape(-1), x.size // batch_mean.size)
+        return centered / np.sqrt(batch_var + eps)
 
     def backward(self, grad, out, x):
         axes = self.axes
@@ -414,6 +422,28 @@ class Normalize(Function):
         inv_std = (mean(centered * centered, axis=axes, keepdims=True) + self.eps) ** -0.5
         return inv_std * (grad - mean(grad, axis=axes, keepdims=True)
                           - out * mean(grad * out, axis=axes, keepdims=True))
+
+
+class _RunningStats:
+    """BatchNorm's running statistics, updated in place by Normalize's forward:
+    ``running = (1 - momentum) * running + momentum * batch`` (the unbiased batch
+    variance for ``running_var``), as PyTorch. With a ``count`` (the layer's
+    ``num_batches_tracked``) it is incremented too, and ``momentum=None`` means
+    the cumulative average, momentum = 1 / count."""
+
+    def __init__(self, mean: Any, var: Any, momentum: float | None, count: Any = None) -> None:
+        self.mean, self.var, self.momentum, self.count = mean, var, momentum, count
+
+    def update(self, batch_mean: np.ndarray, batch_var: np.ndarray, n: int) -> None:
+        if self.count is not None:
+            self.count.data[...] += 1
+        momentum = self.momentum if self.momentum is not None else 1.0 / float(self.count.data)
+        for running, batch in ((self.mean, batch_mean), (self.var, batch_var * (n / (n - 1)))):
+            array = running.data if isinstance(running, Tensor) else running
+            array *= 1 - momentum
+            array += momentum * batch.astype(array.dtype, copy=False)
+        touched = [t for t in (self.mean, self.var, self.count) if isinstance(t, Tensor)]
+        mark_modified(*touched, where="nn.functional.batch_norm (running statistics)")
 
 
 def batch_norm(input: Any, running_mean: Any, running_var: Any, weight: Any = None,
@@ -426,6 +456,13 @@ def batch_norm(input: Any, running_mean: Any, running_var: Any, weight: Any = No
     ``running = (1 - momentum) * running + momentum * batch``, with the *unbiased*
     batch variance. Evaluation: the running statistics normalize.
     """
+    return _batch_norm(input, running_mean, running_var, weight, bias, training, momentum, eps)
+
+
+def _batch_norm(input: Any, running_mean: Any, running_var: Any, weight: Any, bias: Any,
+                training: bool, momentum: float | None, eps: float,
+                num_batches_tracked: Any = None) -> Tensor:
+    """batch_norm, and the BatchNorm layers' counter of batches (see _RunningStats)."""
     x = _tensor(input)
     where_ = "batch_norm"
     if x.ndim < 2:
@@ -445,29 +482,19 @@ def batch_norm(input: Any, running_mean: Any, running_var: Any, weight: Any = No
             raise ValueError(f"{where_}: expected more than 1 value per channel when training, "
                              f"got input of shape {x.shape}. Use a batch of 2 or more, or "
                              "call model.eval().")
+        stats = None
         if training and running_mean is not None and running_var is not None:
-            batch_var = x.data.var(axis=axes)  # statistics only: no graph
-            _update(running_mean, x.data.mean(axis=axes), momentum)
-            _update(running_var, batch_var * (count / (count - 1)), momentum)
-        out = Normalize.apply(x, axes=axes, eps=eps)
-    else:
-        rm = _array(running_mean).reshape(shape).astype(x.dtype, copy=False)
-        rv = _array(running_var).reshape(shape).astype(x.dtype, copy=False)
-        out = (x - rm) * (1.0 / np.sqrt(rv + eps))
+            stats = _RunningStats(running_mean, running_var, momentum, num_batches_tracked)
+        out = Normalize.apply(x, axes=axes, eps=eps, stats=stats)
+    else:  # the buffers as Tensors: ops read their current values (also when compiled)
+        rm, rv = (t if isinstance(t, Tensor) else Tensor(t, dtype=x.dtype)
+                  for t in (running_mean, running_var))
+        out = (x - rm.reshape(shape)) * (rv.reshape(shape) + eps) ** -0.5
     if weight is not None:
         out = out * _tensor(weight).reshape(shape)
     if bias is not None:
         out = out + _tensor(bias).reshape(shape)
     return out
-
-
-def _update(running: Any, batch: np.ndarray, momentum: float) -> None:
-    """running <- (1 - momentum) running + momentum batch, in place (a buffer, no graph)."""
-    array = running.data if isinstance(running, Tensor) else running
-    array *= 1 - momentum
-    array += momentum * batch.astype(array.dtype, copy=False)
-    if isinstance(running, Tensor):
-        mark_modified(running, where="nn.functional.batch_norm (running statistics)")
 
 
 def layer_norm(input: Any, normalized_shape: Any, weight: Any = None, bias: Any = None,

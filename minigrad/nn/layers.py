@@ -247,16 +247,12 @@ class _BatchNorm(Module):
             raise ValueError(f"{name}: input has {x.shape[1]} channels on axis 1 (shape "
                              f"{x.shape}) but the layer has num_features={self.num_features}. "
                              f"Build {name}({x.shape[1]}) or fix the input.")
-        momentum = self.momentum
-        if self.training and self.track_running_stats:
-            self.num_batches_tracked.data += 1  # a counter: not part of any graph
-            if momentum is None:  # a cumulative average, as PyTorch
-                momentum = 1.0 / float(self.num_batches_tracked.data)
         use_batch = self.training or self.running_mean is None
         stats = (self.running_mean, self.running_var) if (
             not self.training or self.track_running_stats) else (None, None)
-        return F.batch_norm(x, *stats, self.weight, self.bias, training=use_batch,
-                            momentum=momentum if momentum is not None else 0.0, eps=self.eps)
+        # the counter and the running statistics are updated inside the normalizing op
+        return F._batch_norm(x, *stats, self.weight, self.bias, use_batch, self.momentum,
+                             self.eps, self.num_batches_tracked if self.training else None)
 
     def extra_repr(self) -> str:
         return (f"{self.num_features}, eps={self.eps}, momentum={self.momentum}, "
