@@ -12,8 +12,8 @@ from minigrad.nn.modules import MLP, Linear, Module, ReLU, Sequential, Sigmoid, 
 __all__ = ["MLP", "Linear", "Module", "ModuleDict", "ModuleList", "ReLU", "Sequential", "Sigmoid",
            "Tanh"]
 
-from minigrad.nn import functional, init  # noqa: E402  (mg.nn.functional, mg.nn.init)
-from minigrad.nn import utils  # noqa: E402  (mg.nn.utils: gradient clipping)
+# mg.nn.functional, mg.nn.init, mg.nn.utils (gradient clipping)
+from minigrad.nn import functional, init, utils  # noqa: E402
 from minigrad.nn.layers import (  # noqa: E402
     GELU,
     AvgPool2d,
