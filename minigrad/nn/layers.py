@@ -22,7 +22,7 @@ from typing import Any
 import numpy as np
 
 from minigrad.nn import functional as F
-from minigrad.nn import init
+from minigrad.nn import init, windows
 from minigrad.nn.modules import Linear, Module, as_layer_input, float_dtype
 from minigrad.ops.elementwise import where
 from minigrad.ops.reductions import softmax
@@ -84,10 +84,10 @@ class _ConvNd(Module):
         if padding_mode != "zeros":
             raise ValueError(f"{name}: only padding_mode='zeros' is supported, not "
                              f"{padding_mode!r}; pad the input with mg.pad first.")
-        self.kernel_size = F._tuple(kernel_size, self.d, "kernel_size", name)
-        self.stride = F._tuple(stride, self.d, "stride", name)
-        self.dilation = F._tuple(dilation, self.d, "dilation", name)
-        self.padding = padding if isinstance(padding, str) else F._tuple(
+        self.kernel_size = windows._tuple(kernel_size, self.d, "kernel_size", name)
+        self.stride = windows._tuple(stride, self.d, "stride", name)
+        self.dilation = windows._tuple(dilation, self.d, "dilation", name)
+        self.padding = padding if isinstance(padding, str) else windows._tuple(
             padding, self.d, "padding", name, minimum=0)
         dtype = float_dtype(name, dtype)
         gen = _rng(rng)
@@ -101,7 +101,7 @@ class _ConvNd(Module):
 
     def forward(self, x: Any) -> Tensor:
         x = as_layer_input(self, x, self.weight.dtype)
-        return F._conv(x, self.weight, self.bias, self.stride, self.padding, self.dilation,
+        return windows._conv(x, self.weight, self.bias, self.stride, self.padding, self.dilation,
                        self.groups, self.d, type(self).__name__)
 
     def extra_repr(self) -> str:
@@ -148,7 +148,7 @@ class MaxPool2d(Module):
         self.dilation, self.ceil_mode = dilation, ceil_mode
 
     def forward(self, x: Any) -> Tensor:
-        return F._pool("max", x, self.kernel_size, self.stride, self.padding, self.dilation,
+        return windows._pool("max", x, self.kernel_size, self.stride, self.padding, self.dilation,
                        self.ceil_mode, 2, "MaxPool2d")
 
     def extra_repr(self) -> str:
@@ -165,7 +165,7 @@ class AvgPool2d(Module):
         self.ceil_mode, self.count_include_pad = ceil_mode, count_include_pad
 
     def forward(self, x: Any) -> Tensor:
-        return F._pool("avg", x, self.kernel_size, self.stride, self.padding, 1,
+        return windows._pool("avg", x, self.kernel_size, self.stride, self.padding, 1,
                        self.ceil_mode, 2, "AvgPool2d", self.count_include_pad)
 
     def extra_repr(self) -> str:
