@@ -4,15 +4,11 @@ Read this file after ``tensor.py``. Everything here is about one idea: every
 operation records a node (a :class:`Function` instance) that remembers its
 input Tensors; ``backward`` walks those nodes from the output back to the
 leaves, asking each node for the gradient of its inputs (the chain rule) and
-adding up the contributions that reach the same Tensor.
+adding up the contributions that reach the same Tensor. No recursion anywhere,
+so a chain of a million ops back-propagates as well as a chain of three.
 
-No recursion anywhere: the walk takes nodes from a heap ordered by when they
-were recorded (latest first), so a chain of a million ops back-propagates as
-well as a chain of three.
-
-This file is the plain version. ``_fastpath.py`` installs a faster
-``Function.apply`` that gives the same results (``MINIGRAD_PLAIN=1`` in the
-environment keeps this one, for stepping through in a debugger).
+This is the plain version: ``_fastpath.py`` installs faster equivalents at
+import (``MINIGRAD_PLAIN=1`` keeps these, for stepping through in a debugger).
 """
 
 from __future__ import annotations
@@ -257,16 +253,12 @@ def backward(
 ) -> list[Tensor | None] | None:
     """Propagate ``grads`` from ``roots`` to every Tensor that requires grad.
 
-    With ``inputs=None`` leaf gradients accumulate into ``.grad`` (``Tensor.backward``).
-    Otherwise nothing is written, only the part of the graph between the roots and
-    ``inputs`` is run (and freed), and the gradients reaching ``inputs`` are returned
-    (``mg.autograd.grad``).
-
-    ``observe(tensor, grad, parents, input_grads)`` is called for every tensor in walk
-    order, with its complete gradient and what its backward rule returned for each
-    parent (before ``_conform``); with it the walk only looks: it frees nothing, goes
-    through freed nodes and writes no ``.grad`` (``mg.viz.backward_steps`` explains a
-    backward pass this way).
+    ``inputs=None``: leaf gradients accumulate into ``.grad`` (``Tensor.backward``).
+    Otherwise only the graph between the roots and ``inputs`` is run (and freed),
+    and the gradients reaching ``inputs`` are returned (``mg.autograd.grad``).
+    ``observe(tensor, grad, parents, input_grads)``, called for every tensor in walk
+    order, makes the walk only look: nothing freed (freed nodes are walked), no
+    ``.grad`` written (``mg.viz.backward_steps`` explains a backward pass this way).
     """
     wanted = None if inputs is None else {id(t): None for t in inputs}
     needed, run = (None, None) if inputs is None else graph.needed(roots, wanted)
