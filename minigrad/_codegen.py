@@ -67,7 +67,7 @@ class Node:
     buffer: Value | None = None  # set by reuse_buffers
 
     def key(self) -> tuple:
-        return (self.fmt, self.stmt, self.section, tuple(id(a) for a in self.args))
+        return (self.fmt, self.stmt, self.section, *map(id, self.args))
 
 
 # ---------------------------------------------------------------------------
@@ -329,7 +329,8 @@ def simplify(nodes: list[Node], outputs: list[Value],
     ``outputs`` are never replaced; ``alias`` collects what was (id(old) -> new)."""
     kept = []
     for node in nodes:
-        node.args = [resolve(alias, a) for a in node.args]
+        if alias:
+            node.args = [resolve(alias, a) for a in node.args]
         same = None
         a = node.args
         if node.op == "Multiply" and _is_literal(a[1], 1) or node.op in ("Add", "Subtract") \
@@ -356,7 +357,8 @@ def merge_common(nodes: list[Node], outputs: list[Value],
     seen: dict[tuple, Value] = {}
     kept = []
     for node in nodes:
-        node.args = [resolve(alias, a) for a in node.args]
+        if alias:
+            node.args = [resolve(alias, a) for a in node.args]
         key = node.key()
         if key in seen and node.out not in outputs:
             alias[id(node.out)] = seen[key]
