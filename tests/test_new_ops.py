@@ -82,6 +82,18 @@ def test_methods_and_small_values():
     assert [p.tolist() for p in parts] == [[0.0, 1.0], [2.0, 3.0], [4.0, 5.0]]
 
 
+def test_dim_is_pytorchs_name_for_axis():
+    x = mg.tensor(RNG.standard_normal((3, 4)))
+    idx = np.array([[1], [0], [3]])
+    assert np.array_equal(mg.take_along_axis(x, idx, dim=1).data,
+                          np.take_along_axis(x.data, idx, axis=1))
+    assert np.array_equal(mg.take_along_axis(x, idx).data,  # NumPy's default: the last axis
+                          np.take_along_axis(x.data, idx, axis=-1))
+    assert np.array_equal(mg.cumsum(x, dim=0).data, np.cumsum(x.data, axis=0))
+    with pytest.raises(TypeError, match=r"take_along_axis: got axis=1 and dim=1"):
+        mg.take_along_axis(x, idx, 1, dim=1)
+
+
 def test_errors():
     with pytest.raises(ValueError, match=r"einsum: 'ii' in 'ii->' repeats a letter.*mg.diag or "
                                          r"mg.trace"):

@@ -116,15 +116,22 @@ class TakeAlongAxis(Function):
         return ScatterAdd.apply(grad, shape=x.shape, index=self.index)
 
 
-def take_along_axis(x: Any, indices: Any, axis: int | None) -> Tensor:
+def take_along_axis(x: Any, indices: Any, axis: int | None = -1, *,
+                    dim: int | None = None) -> Tensor:
     """Pick values along ``axis`` at integer ``indices`` (same number of dimensions as x,
-    other axes broadcast); ``axis=None`` works on the flattened tensor. As NumPy.
+    other axes broadcast); ``axis=None`` works on the flattened tensor. As NumPy;
+    ``dim=`` is PyTorch's name for ``axis`` (pass one of them).
 
     >>> import minigrad as mg
     >>> x = mg.tensor([[10.0, 30.0, 20.0], [60.0, 40.0, 50.0]])
     >>> mg.take_along_axis(x, [[1], [0]], axis=1).tolist()
     [[30.0], [60.0]]
     """
+    if dim is not None:
+        if axis != -1:
+            raise TypeError(f"take_along_axis: got axis={axis!r} and dim={dim!r}; they are one "
+                            "argument (dim is PyTorch's name for axis): pass only one.")
+        axis = dim
     x = x if isinstance(x, Tensor) else Tensor(x)
     indices = np.asarray(indices.data if isinstance(indices, Tensor) else indices)
     if indices.dtype.kind not in "iu":
