@@ -66,7 +66,8 @@ def apply(cls: type[Function], *inputs: Any, **params: Any) -> Tensor:
                     else fn.forward(a.data, b.data))
         except (ValueError, IndexError, TypeError) as exc:
             raise rephrase(fn.op, exc, tensors) from None
-        record = _state.grad_enabled and (a.requires_grad or b.requires_grad)
+        needs = (a.requires_grad, b.requires_grad)
+        record = _state.grad_enabled and (needs[0] or needs[1])
         fresh = (type(data) is np.ndarray and data.base is None
                  and data is not a.data and data is not b.data)
         counted = record and (a._vc is not None or b._vc is not None)
@@ -77,7 +78,8 @@ def apply(cls: type[Function], *inputs: Any, **params: Any) -> Tensor:
             data = fn.forward(a.data, **params) if params else fn.forward(a.data)
         except (ValueError, IndexError, TypeError) as exc:
             raise rephrase(fn.op, exc, tensors) from None
-        record = _state.grad_enabled and a.requires_grad
+        needs = (a.requires_grad,)
+        record = _state.grad_enabled and needs[0]
         fresh = type(data) is np.ndarray and data.base is None and data is not a.data
         counted = record and a._vc is not None
     else:
@@ -86,7 +88,8 @@ def apply(cls: type[Function], *inputs: Any, **params: Any) -> Tensor:
             data = fn.forward(*[t.data for t in tensors], **params)
         except (ValueError, IndexError, TypeError) as exc:
             raise rephrase(fn.op, exc, tensors) from None
-        record = _state.grad_enabled and any(map(_requires_grad, tensors))
+        needs = tuple(map(_requires_grad, tensors))
+        record = _state.grad_enabled and any(needs)
         fresh = False
         counted = True
     if type(data) is not np.ndarray and isinstance(data, (np.generic, int, float, bool)):
@@ -97,7 +100,6 @@ def apply(cls: type[Function], *inputs: Any, **params: Any) -> Tensor:
         out._ctx = fn
         fn.inputs = tensors
         fn._seq = next(_clock)
-        needs = tuple(map(_requires_grad, tensors))
         fn.needs_input_grad = _SHARED_TUPLES.get(needs, needs)
         if counted:
             v = versions.record(fn, tensors)
