@@ -9,8 +9,10 @@ second derivatives come for free:
 * ``eigh``:  A = V diag(w) V^T                    ->  grad_A = V (diag(g_w) + F o V^T g_V) V^T
              with F_ij = 1 / (w_j - w_i) off the diagonal.
 
-Multi-output decompositions (``slogdet``, ``eigh``, ``eig``) are split into
-single-output Functions (one per output); the engine adds their contributions.
+Multi-output decompositions (``eigh``, ``eig``) are one Function whose output packs
+the eigenvalues (row 0) above the eigenvectors (rows 1..n); the two results are slices
+of it, so the decomposition runs once and every value is an op's output (mg.compile
+recomputes it on each call). ``slogdet``'s sign is its own op, with no gradient.
 
 Repeated eigenvalues: the eigenvectors of a repeated eigenvalue are not unique,
 so their gradient is undefined (F has 1/0). ``eigh`` and ``eig`` then emit a
@@ -32,7 +34,7 @@ import numpy as np
 from minigrad.engine import Function, is_grad_enabled
 from minigrad.ops.arithmetic import abs as _abs
 from minigrad.ops.arithmetic import sign
-from minigrad.ops.elementwise import where
+from minigrad.ops.elementwise import maximum, where
 from minigrad.ops.matrix import matmul
 from minigrad.ops.reductions import _normalize_axes, _Reduction
 from minigrad.ops.reductions import max as _max
@@ -123,13 +125,27 @@ class Det(Function):
 
     def backward(self, grad, out, a):
         g = expand_dims(expand_dims(grad, -1), -1)
+        if not is_grad_enabled():  # first order: one op, which picks its formula on every run
+            return g * AdjugateT.apply(a)  # (mg.compile replays it, so no choice is baked in)
+        # Differentiated again: minigrad ops. Singular: det(A) A^-T is 0 * inf, but the
+        # cofactors are finite.
         if np.all(out.data != 0):
             return g * expand_dims(expand_dims(out, -1), -1) * _mT(inv(a))
-        # Singular: det(A) A^-T is 0 * inf, but the adjugate is finite: from the SVD
-        # for a first-order backward, from cofactors (minigrad ops) when differentiated again.
-        if is_grad_enabled():
-            return g * _cofactors(a)
-        return g * _adjugate_T(a.data)
+        return g * _cofactors(a)
+
+
+class AdjugateT(Function):
+    """out = adj(A)^T = det(A) A^-T, finite also when A is singular (then from the SVD).
+
+    Only the first-order backward of ``det`` uses it; its own gradient is not implemented
+    (``det`` differentiated again uses cofactors in minigrad ops instead).
+    """
+
+    def forward(self, a):
+        d = np.linalg.det(a)
+        if np.all(d != 0):
+            return d[..., None, None] * np.swapaxes(np.linalg.inv(a), -1, -2)
+        return _adjugate_T(a)
 
 
 def _cofactors(a: Tensor) -> Tensor:
@@ -230,10 +246,20 @@ def slogdet(a: Any) -> SlogdetResult:
     >>> sign.item(), round(logabsdet.item(), 6)
     (-1.0, 1.791759)
     """
-    a = _tensor(a)
-    _check_square(a.data, "slogdet")
-    sign = Tensor._make(np.asarray(np.linalg.slogdet(a.data)[0]))
-    return SlogdetResult(sign, Slogdet.apply(a))
+    return SlogdetResult(SlogdetSign.apply(a), Slogdet.apply(a))
+
+
+class SlogdetSign(Function):
+    """out = the sign of det A (-1, 0 or 1);   piecewise constant: no gradient"""
+
+    saves = ()
+
+    def forward(self, a):
+        _check_square(a, "slogdet")
+        return np.linalg.slogdet(a)[0]
+
+    def backward(self, grad, out, a):
+        return None
 
 
 def solve(a: Any, b: Any) -> Tensor:
@@ -266,19 +292,35 @@ class Norm(_Reduction):
 class PNorm(_Reduction):
     """out = (sum |x|^p)^(1/p);   d out/dx = sign(x) |x|^(p-1) / out^(p-1)
 
-    0 where out = 0 (a zero vector), as PyTorch: the formula there is 0 / 0.
+    0 where out = 0 (a zero vector) and where x = 0, as PyTorch: for p < 1 the
+    formula there is 0 * inf. With p < 0 a zero entry makes the sum inf and out 0.
     """
 
     def forward(self, x, p, axis=None, keepdims=False):
         self.p = p
         axes = self.setup(x, axis, keepdims)
-        return np.sum(np.abs(x) ** p, axis=axes, keepdims=keepdims) ** (1 / p)
+        with np.errstate(divide="ignore"):  # p < 0: |0|^p = inf, and inf^(1/p) = 0: right
+            return np.sum(np.abs(x) ** p, axis=axes, keepdims=keepdims) ** (1 / p)
 
     def backward(self, grad, out, x):
         out = self._keep(out)
         zero = out == 0
         scale = self._keep(grad) / where(zero, 1, out) ** (self.p - 1)
-        return where(zero, 0, scale * sign(x) * _abs(x) ** (self.p - 1))
+        nonzero = x != 0
+        size = _abs(where(nonzero, x, 1))  # |x|^(p-1) is inf at 0 for p < 1: keep it out
+        return where(zero, 0, where(nonzero, scale * sign(x) * size ** (self.p - 1), 0))
+
+
+class CountNonzero(_Reduction):
+    """out = the number of x_i != 0 (ord=0);   piecewise constant, so no gradient: as
+    PyTorch, backward runs and ``x.grad`` stays None (``mg.grad`` needs allow_unused=True)"""
+
+    def forward(self, x, axis=None, keepdims=False):
+        axes = self.setup(x, axis, keepdims)
+        return np.sum(x != 0, axis=axes, keepdims=keepdims).astype(x.dtype)
+
+    def backward(self, grad, out, x):
+        return None
 
 
 def norm(x: Any, ord: Any = None, axis: Any = None, keepdims: bool = False, *,
@@ -286,7 +328,7 @@ def norm(x: Any, ord: Any = None, axis: Any = None, keepdims: bool = False, *,
     """Vector or matrix norm, as ``numpy.linalg.norm``.
 
     Vector norms (1-D input, or an int ``axis``): ``ord`` None or 2 (Euclidean),
-    1, ``inf``, ``-inf``, 0 (count of non-zeros, not differentiable) or any other
+    1, ``inf``, ``-inf``, 0 (count of non-zeros: no gradient, as PyTorch) or any other
     number p (``sum(|x|^p)^(1/p)``). Matrix norms (2-D input, or a 2-tuple
     ``axis``): None or ``"fro"``, 1, -1, ``inf``, ``-inf``. With ``ord=None`` and
     ``axis=None`` any input is flattened. The gradient of the Euclidean norm at 0
@@ -328,7 +370,7 @@ def _vector_norm(x: Tensor, ord: Any, axis: int, keepdims: bool) -> Tensor:
     if ord == -np.inf:
         return _min(_abs(x), axis=axis, keepdims=keepdims)
     if ord == 0:
-        return Tensor._make(np.sum(x.data != 0, axis=axis, keepdims=keepdims).astype(float))
+        return CountNonzero.apply(x, axis=axis, keepdims=keepdims)
     return PNorm.apply(x, p=float(ord), axis=axis, keepdims=keepdims)
 
 
@@ -352,26 +394,34 @@ def _matrix_norm(x: Tensor, ord: Any, axes: tuple[int, ...], keepdims: bool) -> 
 # ---------------------------------------------------------------------------
 
 
-def _inverse_gaps(w: Tensor, op: str) -> Tensor:
-    """F_ij = 1 / (w_j - w_i) off the diagonal, 0 on it and for repeated pairs (with a warning)."""
+def _inverse_gaps(w: Tensor, op: str, warn: bool = True) -> Tensor:
+    """F_ij = 1 / (w_j - w_i) off the diagonal, 0 on it and for repeated pairs (with a warning).
+
+    The mask of repeated pairs is made by ops (a comparison), so mg.compile recomputes it.
+    """
     n = w.shape[-1]
     gaps = expand_dims(w, -2) - expand_dims(w, -1)  # gaps[..., i, j] = w_j - w_i
-    off = ~np.eye(n, dtype=bool)
-    scale = np.maximum(np.max(np.abs(w.data), axis=-1, keepdims=True), 1.0)[..., None]
-    size = np.abs(gaps.data)
+    scale = expand_dims(maximum(_max(_abs(w), axis=-1, keepdims=True), 1.0), -1)
     tiny = np.finfo(w.dtype).eps
-    degenerate = off & (size <= 4 * n * tiny * scale)
-    near = off & (size <= np.sqrt(tiny) * scale)
+    keep = _abs(gaps) > scale * (4 * n * tiny)  # False on the diagonal too (a gap of 0)
+    if warn:
+        _warn_near(op, gaps.data, np.maximum(np.abs(w.data).max(axis=-1), 1.0), tiny)
+    safe = where(keep, gaps, np.ones((), w.dtype))
+    return where(keep, 1.0 / safe, np.zeros((), w.dtype))
+
+
+def _warn_near(op: str, gaps: np.ndarray, scale: np.ndarray, tiny: float) -> None:
+    n = gaps.shape[-1]
+    off = ~np.eye(n, dtype=bool)
+    size = np.abs(gaps)
+    near = off & (size <= np.sqrt(tiny) * scale[..., None, None])
     if near.any():
-        smallest = float(size[off].min()) if off.any() else 0.0
+        smallest = float(size[..., off].min()) if off.any() else 0.0
         warnings.warn(
             f"{op}: eigenvalues are repeated or nearly so (smallest gap {smallest:.3g}); the "
             "eigenvectors' gradient is undefined there (1/gap). Pairs with a zero gap are "
             "dropped, which is exact only when the loss does not depend on the basis chosen "
-            "inside a repeated eigenspace.", DegenerateEigenvaluesWarning, stacklevel=4)
-    keep = off & ~degenerate
-    safe = where(keep, gaps, np.ones((), w.dtype))
-    return where(keep, 1.0 / safe, np.zeros((), w.dtype))
+            "inside a repeated eigenspace.", DegenerateEigenvaluesWarning, stacklevel=5)
 
 
 def _from_symmetric(g: Tensor, uplo: str) -> Tensor:
@@ -386,33 +436,24 @@ def _from_symmetric(g: Tensor, uplo: str) -> Tensor:
     return sym * (mask if uplo == "L" else mask.T).astype(g.dtype)
 
 
-class Eigvalsh(Function):
-    """out = w, the eigenvalues of symmetric A;   grad_A = V diag(grad) V^T  (one triangle read)"""
+class Eigh(Function):
+    """out = [w; V], the eigenvalues (row 0) above the unit eigenvectors (rows 1..n) of
+    symmetric A;   grad_A = V (diag(g_w) + F o V^T g_V) V^T,  F_ij = 1 / (w_j - w_i),
+    read back into the one triangle that NumPy's eigh reads"""
 
-    def forward(self, a, UPLO="L", result=None):
+    saves = ("out",)
+
+    def forward(self, a, UPLO="L"):
         _check_square(a, "eigh")
-        w, v = result if result is not None else np.linalg.eigh(a, UPLO)
-        self.uplo, self.v = UPLO, v
-        return w
+        self.uplo = UPLO
+        w, v = np.linalg.eigh(a, UPLO)
+        return np.concatenate([w[..., None, :], v], axis=-2)
 
     def backward(self, grad, out, a):
-        v = eigh(a, self.uplo).eigenvectors if is_grad_enabled() else Tensor._make(self.v)
-        return _from_symmetric(matmul(v, matmul(_diag_embed(grad), _mT(v))), self.uplo)
-
-
-class EighVectors(Function):
-    """out = V;   grad_A = V (F o (V^T grad)) V^T,  F_ij = 1 / (w_j - w_i)  (one triangle read)"""
-
-    def forward(self, a, UPLO="L", result=None):
-        _check_square(a, "eigh")
-        w, v = result if result is not None else np.linalg.eigh(a, UPLO)
-        self.uplo, self.w = UPLO, w
-        return v
-
-    def backward(self, grad, out, a):
-        w = eigh(a, self.uplo).eigenvalues if is_grad_enabled() else Tensor._make(self.w)
-        inner = _inverse_gaps(w, "eigh") * matmul(_mT(out), grad)
-        return _from_symmetric(matmul(out, matmul(inner, _mT(out))), self.uplo)
+        w, v, g_w, g_v = out[..., 0, :], out[..., 1:, :], grad[..., 0, :], grad[..., 1:, :]
+        used = bool(np.any(g_v.data != 0))  # warn about repeated eigenvalues only if V is used
+        inner = _diag_embed(g_w) + _inverse_gaps(w, "eigh", used) * matmul(_mT(v), g_v)
+        return _from_symmetric(matmul(v, matmul(inner, _mT(v))), self.uplo)
 
 
 def eigh(a: Any, UPLO: str = "L") -> EighResult:
@@ -432,9 +473,8 @@ def eigh(a: Any, UPLO: str = "L") -> EighResult:
     a = _tensor(a)
     _check_square(a.data, "eigh")
     _check_finite(a.data, "eigh")
-    result = np.linalg.eigh(a.data, UPLO)
-    return EighResult(Eigvalsh.apply(a, UPLO=UPLO, result=tuple(result)),
-                      EighVectors.apply(a, UPLO=UPLO, result=tuple(result)))
+    packed = Eigh.apply(a, UPLO=UPLO)
+    return EighResult(packed[..., 0, :], packed[..., 1:, :])
 
 
 def _real_eig(a: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -458,36 +498,23 @@ def _eigvec_inverse_T(v: Tensor) -> Tensor:
     return _mT(inv(v))
 
 
-class Eigvals(Function):
-    """out = w, eigenvalues of real A = V diag(w) V^-1;   grad_A = V^-T diag(grad) V^T"""
+class Eig(Function):
+    """out = [w; V], eigenvalues (row 0) above unit eigenvectors (rows 1..n) of real
+    A = V diag(w) V^-1;   grad_A = V^-T (diag(g_w) + F o V^T g') V^T,  F_ij = 1 / (w_j - w_i),
+    g' = g_V - V diag(V^T g_V) (the part along each column is held fixed by the unit norm)"""
 
-    def forward(self, a, result=None):
-        w, v = result if result is not None else _real_eig(a)
-        self.v = v
-        return w
+    saves = ("out",)
 
-    def backward(self, grad, out, a):
-        v = eig(a).eigenvectors if is_grad_enabled() else Tensor._make(self.v)
-        return matmul(_eigvec_inverse_T(v), matmul(_diag_embed(grad), _mT(v)))
-
-
-class EigVectors(Function):
-    """out = V (unit columns);   grad_A = V^-T (F o V^T g') V^T,  g' = grad - V diag(V^T grad)
-
-    F_ij = 1 / (w_j - w_i); g' removes the part of grad along each column,
-    which the unit-norm convention holds fixed.
-    """
-
-    def forward(self, a, result=None):
-        w, v = result if result is not None else _real_eig(a)
-        self.w = w
-        return v
+    def forward(self, a):
+        w, v = _real_eig(a)
+        return np.concatenate([w[..., None, :], v], axis=-2)
 
     def backward(self, grad, out, a):
-        w = eig(a).eigenvalues if is_grad_enabled() else Tensor._make(self.w)
-        along = grad - out * _sum(out * grad, axis=-2, keepdims=True)
-        inner = _inverse_gaps(w, "eig") * matmul(_mT(out), along)
-        return matmul(_eigvec_inverse_T(out), matmul(inner, _mT(out)))
+        w, v, g_w, g_v = out[..., 0, :], out[..., 1:, :], grad[..., 0, :], grad[..., 1:, :]
+        used = bool(np.any(g_v.data != 0))  # warn about repeated eigenvalues only if V is used
+        along = g_v - v * _sum(v * g_v, axis=-2, keepdims=True)
+        inner = _diag_embed(g_w) + _inverse_gaps(w, "eig", used) * matmul(_mT(v), along)
+        return matmul(_eigvec_inverse_T(v), matmul(inner, _mT(v)))
 
 
 def eig(a: Any) -> EigResult:
@@ -502,6 +529,5 @@ def eig(a: Any) -> EigResult:
     >>> [round(x, 4) for x in w.tolist()]
     [-0.3723, 5.3723]
     """
-    a = _tensor(a)
-    result = _real_eig(a.data)
-    return EigResult(Eigvals.apply(a, result=result), EigVectors.apply(a, result=result))
+    packed = Eig.apply(a)
+    return EigResult(packed[..., 0, :], packed[..., 1:, :])

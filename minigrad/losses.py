@@ -162,7 +162,7 @@ def huber(pred: Any, target: Any, delta: float = 1.0, reduction: str = "mean") -
     pred, target = _pair("huber", pred, target, reduction)
     d = pred - target
     a = abs(d)
-    loss = where(a.data <= delta, 0.5 * d * d, delta * (a - 0.5 * delta))
+    loss = where(a <= delta, 0.5 * d * d, delta * (a - 0.5 * delta))  # a mask made by an op
     return _reduce("huber", loss, reduction)
 
 

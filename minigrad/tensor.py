@@ -375,11 +375,13 @@ class Tensor:
                      keepdim: bool | None = None) -> Tensor:
         return reductions.logsumexp(self, axis, keepdims, dim=dim, keepdim=keepdim)
 
-    def argmax(self, axis: Any = None, *, dim: Any = None) -> Any:
-        return reductions.argmax(self, axis, dim=dim)
+    def argmax(self, axis: Any = None, keepdims: bool = False, *, dim: Any = None,
+               keepdim: bool | None = None) -> Any:
+        return reductions.argmax(self, axis, keepdims, dim=dim, keepdim=keepdim)
 
-    def argmin(self, axis: Any = None, *, dim: Any = None) -> Any:
-        return reductions.argmin(self, axis, dim=dim)
+    def argmin(self, axis: Any = None, keepdims: bool = False, *, dim: Any = None,
+               keepdim: bool | None = None) -> Any:
+        return reductions.argmin(self, axis, keepdims, dim=dim, keepdim=keepdim)
 
     def all(self, axis: Any = None, *, dim: Any = None) -> Tensor:
         axis, _ = shape_ops.dim_alias("all", axis, dim)

@@ -325,18 +325,22 @@ def log_softmax(x: Any, axis: int = -1, *, dim: Any = None) -> Tensor:
     return LogSoftmax.apply(x, axis=_single_axis(x, axis, "log_softmax"))
 
 
-def argmax(x: Any, axis: Any = None, *, dim: Any = None) -> Any:
+def argmax(x: Any, axis: Any = None, keepdims: bool = False, *, dim: Any = None,
+           keepdim: bool | None = None) -> Any:
     """Index of the maximum (a plain NumPy integer or array, not differentiable)."""
-    axis, _ = dim_alias("argmax", axis, dim)
+    axis, keepdims = dim_alias("argmax", axis, dim, keepdims, keepdim)
     data = x.data if isinstance(x, Tensor) else _array(x, "argmax")
-    return np.argmax(data, axis=_single_axis(data, axis, "argmax") if axis is not None else None)
+    axis = _single_axis(data, axis, "argmax") if axis is not None else None
+    return np.argmax(data, axis=axis, keepdims=keepdims)
 
 
-def argmin(x: Any, axis: Any = None, *, dim: Any = None) -> Any:
+def argmin(x: Any, axis: Any = None, keepdims: bool = False, *, dim: Any = None,
+           keepdim: bool | None = None) -> Any:
     """Index of the minimum (a plain NumPy integer or array, not differentiable)."""
-    axis, _ = dim_alias("argmin", axis, dim)
+    axis, keepdims = dim_alias("argmin", axis, dim, keepdims, keepdim)
     data = x.data if isinstance(x, Tensor) else _array(x, "argmin")
-    return np.argmin(data, axis=_single_axis(data, axis, "argmin") if axis is not None else None)
+    axis = _single_axis(data, axis, "argmin") if axis is not None else None
+    return np.argmin(data, axis=axis, keepdims=keepdims)
 
 
 def _single_axis(x: Any, axis: Any, op: str) -> int:

@@ -347,6 +347,19 @@ def repeat(x: Any, repeats: Any, axis: int | None = None, *, dim: Any = None) ->
     """Repeat each element ``repeats`` times (an int, or one count per element) along
     ``axis`` (None: the flattened tensor), as NumPy's ``repeat``."""
     axis, _ = dim_alias("repeat", axis, dim)
+    x = x if isinstance(x, Tensor) else Tensor(x)
+    counts = np.asarray(repeats.data if isinstance(repeats, Tensor) else repeats)
+    if counts.dtype.kind not in "iu" or counts.ndim > 1:
+        raise TypeError(f"repeat: repeats must be an int or a 1-D sequence of ints (one count "
+                        f"per element), not {repeats!r}.")
+    n = x.size if axis is None else x.shape[_axis(axis, x.ndim, "repeat")]
+    where_ = "the flattened tensor" if axis is None else f"axis {axis}"
+    if counts.ndim == 1 and counts.size not in (1, n):
+        raise ValueError(f"repeat: got {counts.size} repeat counts for {where_} of length {n} "
+                         f"(shape {x.shape}); give one count per element ({n} of them) or a "
+                         "single int.")
+    if np.any(counts < 0):
+        raise ValueError(f"repeat: repeat counts must be >= 0, got {counts.tolist()}.")
     return Repeat.apply(x, repeats=repeats, axis=axis)
 
 
@@ -402,7 +415,12 @@ def split(x: Any, indices_or_sections: Any, axis: int = 0, *, dim: Any = None) -
                              "sections; give split indices instead (e.g. [2, 5]).")
         bounds = list(range(0, n + 1, n // sections))
     else:
-        bounds = [0, *[int(i) for i in indices_or_sections], n]
+        points = np.asarray(indices_or_sections)
+        if points.ndim != 1 or (points.size and points.dtype.kind not in "iu"):
+            raise TypeError(f"split: indices_or_sections must be an int (the number of equal "
+                            f"sections) or a 1-D sequence of ints (the split points), not "
+                            f"{indices_or_sections!r}.")
+        bounds = [0, *points.tolist(), n]
     head = (slice(None),) * axis
     return [getitem(x, head + (slice(start, max(start, stop)),))
             for start, stop in zip(bounds[:-1], bounds[1:])]
