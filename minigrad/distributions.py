@@ -263,11 +263,11 @@ class Binomial(Distribution):
         """log C(n, k) + k log p + (n - k) log(1 - p)   (0 log 0 = 0 at p = 0 or 1)"""
         k = self._value(value).detach()
         _check_counts("Binomial.log_prob", k.data, self.total_count.data)
-        return self._log_prob(k.data)
+        return self._log_prob(k)
 
-    def _log_prob(self, k: np.ndarray) -> Tensor:
-        n = self.total_count.data
-        log_comb = _lgamma_np(n + 1) - _lgamma_np(k + 1) - _lgamma_np(n - k + 1)
+    def _log_prob(self, k: Tensor) -> Tensor:
+        n = self.total_count  # ops on k and n, not their data: mg.compile reads them per call
+        log_comb = Lgamma.apply(n + 1) - Lgamma.apply(k + 1) - Lgamma.apply(n - k + 1)
         return log_comb + _xlogy(k, self.probs) + _xlogy(n - k, 1 - self.probs)
 
     def sample(self, shape: Any = (), rng: Any = None) -> Tensor:
@@ -290,7 +290,7 @@ class Binomial(Distribution):
         k = np.arange(int(n.max(initial=0)) + 1, dtype=self.probs.dtype)
         k = k.reshape((-1,) + (1,) * len(self.batch_shape))
         inside = k <= n  # a batch with smaller total_count: terms past it are 0
-        log_p = self._log_prob(np.where(inside, k, 0))
+        log_p = self._log_prob(Tensor._make(np.where(inside, k, 0)))
         return -_sum(where(inside, exp(log_p) * log_p, np.zeros((), log_p.dtype)), axis=0)
 
 
@@ -312,10 +312,10 @@ class Poisson(Distribution):
         """k log(rate) - rate - log(k!)"""
         k = self._value(value).detach()
         _check_counts("Poisson.log_prob", k.data)
-        return self._log_prob(k.data)
+        return self._log_prob(k)
 
-    def _log_prob(self, k: np.ndarray) -> Tensor:
-        return _xlogy(k, self.rate) - self.rate - _lgamma_np(k + 1)
+    def _log_prob(self, k: Tensor) -> Tensor:
+        return _xlogy(k, self.rate) - self.rate - Lgamma.apply(k + 1)
 
     def sample(self, shape: Any = (), rng: Any = None) -> Tensor:
         counts = _generator(rng).poisson(self.rate.data, size=self._size(shape))
@@ -335,8 +335,8 @@ class Poisson(Distribution):
         top = int(np.ceil(np.max(rate + 12 * np.sqrt(rate), initial=0))) + 30
         bottom = max(int(np.floor(np.min(rate - 12 * np.sqrt(rate), initial=0))) - 30, 0)
         k = np.arange(bottom, top + 1, dtype=self.rate.dtype).reshape((-1,) + (1,) * rate.ndim)
-        log_p = self._log_prob(k)
-        possible = np.isfinite(log_p.data)  # rate 0: only k = 0 is possible (log p = -inf else)
+        log_p = self._log_prob(Tensor._make(k))
+        possible = log_p > -np.inf  # rate 0: only k = 0 is possible (log p = -inf else)
         log_p = where(possible, log_p, np.zeros((), log_p.dtype))
         return -_sum(where(possible, exp(log_p) * log_p, np.zeros((), log_p.dtype)), axis=0)
 
@@ -359,7 +359,7 @@ class Bernoulli(Distribution):
         v = self._value(value).detach()
         _check("Bernoulli.log_prob", "values must be 0 or 1", (v.data == 0) | (v.data == 1),
                v.data, "Pass outcomes coded as 0 and 1.")
-        return _xlogy(v.data, self.probs) + _xlogy(1 - v.data, 1 - self.probs)
+        return _xlogy(v, self.probs) + _xlogy(1 - v, 1 - self.probs)
 
     def sample(self, shape: Any = (), rng: Any = None) -> Tensor:
         draws = _generator(rng).random(self._size(shape)) < self.probs.data
