@@ -486,3 +486,225 @@ def test_backward_masks_are_ops_not_arrays_on_self(name, monkeypatch):
     monkeypatch.setattr(engine, "tracer", lambda fn, tensors, o, params: seen.append(fn.op))
     out.sum().backward()
     assert mask_op in seen, f"{name}'s backward did not run the op {mask_op!r}: {seen}"
+
+
+# ---------------------------------------------------------------------------
+# Probe round: no data-dependent choice read from .data in a differentiable function,
+# so mg.compile (which bakes in whatever is not an op) agrees with eager on every call.
+# ---------------------------------------------------------------------------
+
+_D = mg.distributions
+DATA_DEPENDENT = {  # f, first call's arguments, second call's (other signs / other branch)
+    "huber": (lambda p, t: mg.losses.huber(p, t, reduction="none"),
+              ([0.1, 3.0, -2.0], [0.0, 0.0, 0.0]), ([3.0, 0.1, 0.5], [0.0, 0.0, 0.0])),
+    "det_regular_then_singular": (lambda a: mg.linalg.det(a),
+                                  ([[1.0, 2.0], [3.0, 4.0]],), ([[1.0, 2.0], [2.0, 4.0]],)),
+    "det_singular_then_regular": (lambda a: mg.linalg.det(a),
+                                  ([[1.0, 2.0], [2.0, 4.0]],), ([[1.0, 2.0], [3.0, 4.0]],)),
+    "slogdet_sign": (lambda a: mg.linalg.slogdet(a)[0] * a.sum(),
+                     ([[1.0, 2.0], [3.0, 4.0]],), ([[2.0, 1.0], [3.0, 4.0]],)),
+    "eigh_values": (lambda a: mg.linalg.eigh(a).eigenvalues * mg.tensor([1.0, 2.0]),
+                    ([[2.0, 1.0], [1.0, 3.0]],), ([[5.0, 1.0], [1.0, -3.0]],)),
+    "eigh_vectors": (lambda a: mg.linalg.eigh(a).eigenvectors * mg.tensor([[1.0, 2.0],
+                                                                           [3.0, 4.0]]),
+                     ([[2.0, 1.0], [1.0, 3.0]],), ([[5.0, 1.0], [1.0, -3.0]],)),
+    "eig_values": (lambda a: mg.linalg.eig(a).eigenvalues * mg.tensor([1.0, 2.0]),
+                   ([[2.0, 1.0], [0.5, 3.0]],), ([[5.0, 1.0], [0.5, -3.0]],)),
+    "eig_vectors": (lambda a: mg.linalg.eig(a).eigenvectors * mg.tensor([[1.0, 2.0],
+                                                                         [3.0, 4.0]]),
+                    ([[2.0, 1.0], [0.5, 3.0]],), ([[5.0, 1.0], [0.5, -3.0]],)),
+    "bernoulli_log_prob": (lambda p, v: _D.Bernoulli(p).log_prob(v),
+                           ([0.3, 0.6], [0.0, 1.0]), ([0.3, 0.6], [1.0, 0.0])),
+    "binomial_log_prob": (lambda p, v: _D.Binomial(5, p).log_prob(v),
+                          ([0.3, 0.6], [0.0, 1.0]), ([0.3, 0.6], [3.0, 2.0])),
+    "poisson_log_prob": (lambda r, v: _D.Poisson(r).log_prob(v),
+                         ([0.3, 2.0], [0.0, 1.0]), ([0.3, 2.0], [3.0, 2.0])),
+    "poisson_entropy_mask": (lambda r: _D.Poisson(r.detach()).entropy() + 0 * r,  # (rate 0's
+                             ([0.0, 2.0],), ([2.0, 0.0],)),  # gradient is -inf: values only)
+}
+
+
+def _eager_and_compiled(f, compiled, arrays):
+    results = []
+    for fn in (f, compiled):
+        xs = [mg.tensor(np.array(a, dtype=np.float64), requires_grad=True) for a in arrays]
+        out = fn(*xs)
+        out.sum().backward()
+        results.append((out.data, [x.grad.data if x.grad is not None else None for x in xs]))
+    return results
+
+
+@pytest.mark.parametrize("name", sorted(DATA_DEPENDENT))
+def test_compiled_twice_with_other_signs_matches_eager(name):
+    f, first, second = DATA_DEPENDENT[name]
+    compiled = mg.compile(f)
+    for arrays in (first, second):  # the second call runs the code traced on the first
+        (out, grads), (c_out, c_grads) = _eager_and_compiled(f, compiled, arrays)
+        np.testing.assert_allclose(c_out, out, rtol=1e-12, atol=1e-12, equal_nan=True)
+        for g, cg in zip(grads, c_grads, strict=True):
+            assert (g is None) == (cg is None)
+            if g is not None:
+                np.testing.assert_allclose(cg, g, rtol=1e-10, atol=1e-12, equal_nan=True)
+
+
+def test_huber_mask_is_an_op():
+    d = mg.tensor([0.5, -3.0], requires_grad=True)
+    seen = []
+    from minigrad import engine
+    old, engine.tracer = engine.tracer, lambda fn, tensors, o, params: seen.append(fn.op)
+    try:
+        mg.losses.huber(d, mg.tensor([0.0, 0.0]))
+    finally:
+        engine.tracer = old
+    assert "less_equal" in seen
+
+
+# ---------------------------------------------------------------------------
+# p-norms at zero entries (probe items 8 and 16): as torch.linalg.vector_norm.
+# ---------------------------------------------------------------------------
+
+@pytest.mark.parametrize("ord", [0.5, 0.25, -1.0, -0.5, 1, 1.5, 2, 3, np.inf, -np.inf])
+@pytest.mark.parametrize("values", [[0.0, 2.0, -3.0], [0.0, 0.0, 0.0], [[0.0, 1.0], [-2.0, 0.0]]])
+def test_vector_norm_at_zeros_against_pytorch(ord, values):
+    torch = _torch()
+    a = np.array(values)
+    x = mg.tensor(a, requires_grad=True)
+    with np.errstate(all="raise"):
+        out = mg.linalg.norm(x, ord=ord, axis=-1)
+        (out * mg.tensor(np.arange(1.0, out.size + 1).reshape(out.shape))).sum().backward()
+    t = torch.tensor(a, requires_grad=True)
+    t_out = torch.linalg.vector_norm(t, ord=ord, dim=-1)
+    (t_out * torch.arange(1.0, t_out.numel() + 1, dtype=torch.float64).reshape(t_out.shape)
+     ).sum().backward()
+    np.testing.assert_allclose(out.data, t_out.detach().numpy(), rtol=1e-12)
+    np.testing.assert_allclose(x.grad.data, t.grad.numpy(), rtol=1e-10, atol=1e-15)
+
+
+def test_norm_p_below_one_gradient_elsewhere_matches_finite_differences():
+    x = mg.tensor([0.0, 1.5, -2.0, 0.7], requires_grad=True)
+    mg.linalg.norm(x, ord=0.5).backward()
+    h, base = 1e-6, np.array([0.0, 1.5, -2.0, 0.7])
+    for i in (1, 2, 3):  # away from the kink at 0
+        e = np.eye(4)[i] * h
+        fd = (np.sum(np.abs(base + e) ** 0.5) ** 2 - np.sum(np.abs(base - e) ** 0.5) ** 2) / (2 * h)
+        np.testing.assert_allclose(x.grad.data[i], fd, rtol=1e-6)
+    assert x.grad.data[0] == 0.0
+
+
+def test_norm_ord_zero_is_an_op_without_gradient_as_pytorch():
+    torch = _torch()
+    a = np.array([[0.0, 2.0, -3.0], [0.0, 0.0, 1.0]])
+    x = mg.tensor(a, requires_grad=True)
+    n = mg.linalg.norm(x, ord=0, axis=1)
+    assert n.requires_grad and n.op == "countnonzero"
+    (n.sum() + x.sum()).backward()  # runs; the count adds nothing
+    t = torch.tensor(a, requires_grad=True)
+    t_n = torch.linalg.vector_norm(t, ord=0, dim=1)
+    (t_n.sum() + t.sum()).backward()
+    np.testing.assert_array_equal(n.data, t_n.detach().numpy())
+    np.testing.assert_array_equal(x.grad.data, t.grad.numpy())
+    y = mg.tensor(a, requires_grad=True)
+    mg.linalg.norm(y, ord=0, axis=1).sum().backward()
+    assert y.grad is None  # as torch: backward runs, no gradient arrives
+    t2 = torch.tensor(a, requires_grad=True)
+    torch.linalg.vector_norm(t2, ord=0, dim=1).sum().backward()
+    assert t2.grad is None
+
+
+# ---------------------------------------------------------------------------
+# Elementwise ops at |x| = 1e4 under np.errstate(all="raise"): underflow to 0 is the
+# right answer and never raises (probe item 11). Overflow (exp(1e4)) and a log or sqrt
+# of a negative number are real errors and are left to raise.
+# ---------------------------------------------------------------------------
+
+ELEMENTWISE_AT_1E4 = {  # op: the points in {-1e4, 1e4, +-30} where its value is finite
+    "exp": (mg.exp, [-1e4, -30.0, 30.0]),
+    "log": (mg.log, [1e4, 30.0]),
+    "sqrt": (mg.sqrt, [1e4, 30.0]),
+    "sin": (mg.sin, [-1e4, 1e4]),
+    "cos": (mg.cos, [-1e4, 1e4]),
+    "tanh": (mg.tanh, [-1e4, 1e4]),
+    "sigmoid": (mg.sigmoid, [-1e4, 1e4]),
+    "relu": (mg.relu, [-1e4, 1e4]),
+    "log1p": (mg.log1p, [1e4, 30.0]),
+    "expm1": (mg.expm1, [-1e4, -30.0]),
+    "erf": (mg.erf, [-1e4, 1e4, -30.0, 30.0, -40.0]),
+    "maximum": (lambda x: mg.maximum(x, 0.5 * x), [-1e4, 1e4]),
+    "minimum": (lambda x: mg.minimum(x, 0.5 * x), [-1e4, 1e4]),
+    "where": (lambda x: mg.where(x > 0, x, -x), [-1e4, 1e4]),
+    "clip": (lambda x: mg.clip(x, -1.0, 1.0), [-1e4, 1e4]),
+    "astype": (lambda x: x.astype(np.float32), [-1e4, 1e4]),
+}
+
+
+@pytest.mark.parametrize("name", sorted(ELEMENTWISE_AT_1E4))
+def test_elementwise_at_1e4_first_and_second_order_under_errstate(name):
+    f, points = ELEMENTWISE_AT_1E4[name]
+    x = mg.tensor(points, requires_grad=True)
+    with np.errstate(all="raise"):
+        out = f(x)
+        (g,) = mg.autograd.grad(out.sum(), x, create_graph=True)
+        (gg,) = mg.autograd.grad(g.sum(), x, allow_unused=True) if g.requires_grad else (None,)
+    assert np.isfinite(out.data).all() and np.isfinite(g.data).all()
+    assert gg is None or np.isfinite(gg.data).all()
+
+
+def test_erf_gradient_underflows_to_zero_as_pytorch():
+    torch = _torch()
+    with np.errstate(all="raise"):
+        assert_same_as_torch(mg.erf, torch.erf, np.array([-1e4, -40.0, -30.0, 0.5, 30.0, 1e4]))
+        assert_same_as_torch(mg.exp, torch.exp, np.array([-1e4, -800.0, 0.5]))
+
+
+# ---------------------------------------------------------------------------
+# Argument errors name the op (probe item 13) and PyTorch's keywords work (item 14).
+# ---------------------------------------------------------------------------
+
+def test_repeat_with_wrong_number_of_counts_names_repeat_and_lengths():
+    x = mg.tensor(np.arange(6.0).reshape(2, 3))
+    with pytest.raises(ValueError, match=r"repeat: got 2 repeat counts for axis 1 of length 3"):
+        mg.repeat(x, [1, 2], axis=1)
+    with pytest.raises(ValueError, match=r"repeat: got 4 repeat counts for the flattened"):
+        mg.repeat(x, [1, 2, 3, 4])
+    with pytest.raises(TypeError, match=r"repeat: repeats must be an int"):
+        mg.repeat(x, 1.5, axis=0)
+    with pytest.raises(ValueError, match=r"repeat: repeat counts must be >= 0"):
+        mg.repeat(x, [1, -1], axis=0)
+    np.testing.assert_array_equal(mg.repeat(x, [1, 0, 2], axis=1).data,
+                                  np.repeat(x.data, [1, 0, 2], axis=1))
+    np.testing.assert_array_equal(mg.repeat(x, [3], axis=0).data, np.repeat(x.data, [3], 0))
+
+
+@pytest.mark.parametrize("bad", [2.5, [1.0], [[1]], "1"])
+def test_split_with_bad_sections_names_split_and_what_is_accepted(bad):
+    x = mg.tensor(np.arange(6.0).reshape(2, 3))
+    with pytest.raises(TypeError, match=r"split: indices_or_sections must be an int .* or a "
+                                        r"1-D sequence of ints"):
+        mg.split(x, bad, axis=1)
+    assert [p.shape for p in mg.split(x, np.array([1]), axis=1)] == [(2, 1), (2, 2)]
+    assert [p.shape for p in mg.split(x, [], axis=1)] == [(2, 3)]
+
+
+@pytest.mark.parametrize("op", ["argmax", "argmin"])
+def test_argmax_argmin_keepdims_and_keepdim(op):
+    torch = _torch()
+    a = np.array([[1.0, 5.0, 2.0], [7.0, 0.0, 3.0]])
+    x = mg.tensor(a)
+    f, ref = getattr(mg, op), getattr(np, op)
+    np.testing.assert_array_equal(f(x, 1, keepdims=True), ref(a, 1, keepdims=True))
+    np.testing.assert_array_equal(getattr(x, op)(axis=0, keepdims=True), ref(a, 0, keepdims=True))
+    np.testing.assert_array_equal(f(x, keepdims=True), ref(a, keepdims=True))
+    t = getattr(torch, op)(torch.tensor(a), dim=1, keepdim=True).numpy()
+    np.testing.assert_array_equal(f(x, dim=1, keepdim=True), t)
+    np.testing.assert_array_equal(getattr(x, op)(dim=1, keepdim=True), t)
+    with pytest.raises(TypeError, match=op):
+        f(x, 1, keepdims=True, keepdim=True)
+
+
+def test_take_along_axis_dim_is_pytorch_take_along_dim():
+    torch = _torch()
+    a = np.array([[10.0, 30.0, 20.0], [60.0, 40.0, 50.0]])
+    idx = np.array([[2, 0], [1, 1]])
+    out = mg.take_along_axis(mg.tensor(a), idx, dim=1)
+    t = torch.take_along_dim(torch.tensor(a), torch.tensor(idx), dim=1)
+    np.testing.assert_array_equal(out.data, t.numpy())
