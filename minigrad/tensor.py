@@ -417,8 +417,8 @@ class Tensor:
     def dot(self, other: Any) -> Tensor:
         return matrix.dot(self, other)
 
-    def trace(self) -> Tensor:
-        return matrix.trace(self)
+    def trace(self, offset: int = 0) -> Tensor:
+        return matrix.trace(self, offset)
 
 
 def _to_array(data: Any, dtype: Any) -> Any:

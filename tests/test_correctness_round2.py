@@ -708,3 +708,38 @@ def test_take_along_axis_dim_is_pytorch_take_along_dim():
     out = mg.take_along_axis(mg.tensor(a), idx, dim=1)
     t = torch.take_along_dim(torch.tensor(a), torch.tensor(idx), dim=1)
     np.testing.assert_array_equal(out.data, t.numpy())
+
+
+# ---------------------------------------------------------------------------
+# diag(v, k) and trace(offset=), as NumPy (probe item 17).
+# ---------------------------------------------------------------------------
+
+@pytest.mark.parametrize("k", [-4, -2, -1, 0, 1, 2, 5])
+def test_diag_and_trace_offsets_match_numpy_and_gradcheck(k):
+    rng = np.random.default_rng(3)
+    a, v, s = rng.normal(size=(3, 4)), rng.normal(size=3), rng.normal(size=(3, 4, 2))
+    np.testing.assert_array_equal(mg.diag(a, k).data, np.diag(a, k))
+    np.testing.assert_array_equal(mg.diag(v, k).data, np.diag(v, k))
+    np.testing.assert_allclose(mg.trace(a, k).data, np.trace(a, k))
+    np.testing.assert_allclose(mg.tensor(s).trace(offset=k).data, np.trace(s, k))
+    for f, x in [(lambda x: mg.diag(x, k), a), (lambda x: mg.diag(x, k), v),
+                 (lambda x: mg.trace(x, k), s)]:
+        assert mg.gradcheck(f, [mg.tensor(x, requires_grad=True)])
+
+
+@pytest.mark.parametrize("k", [-2, -1, 1, 3])
+def test_diag_offsets_against_pytorch(k):
+    torch = _torch()
+    rng = np.random.default_rng(4)
+    assert_same_as_torch(lambda x: mg.diag(x, k), lambda x: torch.diag(x, k), rng.normal(size=3))
+    assert_same_as_torch(lambda x: mg.diag(x, k), lambda x: torch.diag(x, k),
+                         rng.normal(size=(3, 4)))
+    assert_same_as_torch(lambda x: mg.trace(x, k), lambda x: torch.diagonal(x, k).sum(),
+                         rng.normal(size=(4, 3)))
+
+
+def test_diag_offset_must_be_an_int():
+    with pytest.raises(TypeError, match="diag: the diagonal offset must be an int"):
+        mg.diag(mg.tensor([1.0, 2.0]), 1.5)
+    with pytest.raises(TypeError, match="trace: the diagonal offset must be an int"):
+        mg.trace(mg.tensor(np.eye(2)), 0.5)

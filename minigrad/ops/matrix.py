@@ -8,6 +8,7 @@ import numpy as np
 
 from minigrad import backends
 from minigrad.engine import Function
+from minigrad.ops.indexing import ScatterAdd, getitem
 from minigrad.ops.shape import broadcast_to, concatenate, expand_dims, reshape, swapaxes
 from minigrad.tensor import Tensor
 
@@ -122,9 +123,16 @@ class Trace(Function):
         return expand_dims(expand_dims(grad, 0), 0) * eye
 
 
-def trace(x: Any) -> Tensor:
-    """Sum of the main diagonal (over the first two axes, as NumPy)."""
-    return Trace.apply(x)
+def trace(x: Any, offset: int = 0) -> Tensor:
+    """Sum of diagonal ``offset`` over the first two axes, as NumPy (0: the main diagonal,
+    k > 0 above it, k < 0 below; an offset past the edge sums nothing: 0)."""
+    if offset == 0:
+        return Trace.apply(x)
+    x = x if isinstance(x, Tensor) else Tensor(x)
+    if x.ndim < 2:
+        raise ValueError(f"trace: needs a matrix (2 or more dimensions), got shape {x.shape}.")
+    rows, cols = _diagonal(x.shape[0], x.shape[1], _offset(offset, "trace"))
+    return getitem(x, (rows, cols)).sum(axis=0)  # a gather and a sum: both ops already
 
 
 class Diag(Function):
@@ -151,9 +159,31 @@ class Diag(Function):
         return square
 
 
-def diag(x: Any) -> Tensor:
-    """The diagonal of a matrix, or a diagonal matrix from a vector."""
-    return Diag.apply(x)
+def diag(x: Any, k: int = 0) -> Tensor:
+    """Diagonal ``k`` of a matrix, or a matrix with a vector on diagonal ``k``, as NumPy
+    (0: the main diagonal, k > 0 above it, k < 0 below)."""
+    if k == 0:
+        return Diag.apply(x)
+    x = x if isinstance(x, Tensor) else Tensor(x)
+    k = _offset(k, "diag")
+    if x.ndim == 2:
+        return getitem(x, _diagonal(x.shape[0], x.shape[1], k))
+    if x.ndim != 1:
+        raise ValueError(f"diag: needs a vector or a matrix, got shape {x.shape}.")
+    n = x.shape[0] + abs(k)
+    return ScatterAdd.apply(x, shape=(n, n), index=_diagonal(n, n, k))
+
+
+def _offset(k: Any, op: str) -> int:
+    if isinstance(k, bool) or not isinstance(k, (int, np.integer)):
+        raise TypeError(f"{op}: the diagonal offset must be an int, not {k!r}.")
+    return int(k)
+
+
+def _diagonal(n: int, m: int, k: int) -> tuple[np.ndarray, np.ndarray]:
+    """Row and column indices of diagonal k of an (n, m) matrix."""
+    rows = np.arange(max(0, -k), max(0, min(n, m - k)))
+    return rows, rows + k
 
 
 def _data(x: Any) -> Any:
