@@ -15,6 +15,7 @@ import itertools
 import linecache
 import threading
 import traceback
+import warnings
 from collections.abc import Callable
 from typing import Any
 
@@ -367,6 +368,20 @@ class Trace:
             self.namespace[v.name] = v.array
             if v.array.size > (8 if v.name.startswith("index") else 1):  # not a few indices
                 program.constants[v.name] = v.array
+        # a bool array of exactly the shape of an input or a result of this trace was
+        # most likely computed from it with NumPy (x.data > 0): say so, now
+        shapes = {v.shape for v in self.inputs} | {n.out.shape for n in nodes}
+        masks = [v.name for v in self.constants
+                 if v.name in program.constants and v.array.dtype == bool and
+                 not v.name.startswith("index") and v.shape in shapes and
+                 any(v in n.args for n in nodes)]
+        if masks:
+            warnings.warn(
+                f"compile: {self.compiled.__name__} bakes in the boolean array(s) "
+                f"{', '.join(masks)}, computed with NumPy from the traced call's data (e.g. "
+                "x.data > 0): later calls reuse them. Compute masks with tensor comparisons "
+                "(x > 0), or check with mg.compile(fn, check=True).",
+                RuntimeWarning, stacklevel=5)
         for n in forward:
             n.out.name = n.out.text = names.make(n.out.name)
         for v in seeds + [n.out for n in backward]:
