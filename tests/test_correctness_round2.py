@@ -519,6 +519,8 @@ DATA_DEPENDENT = {  # f, first call's arguments, second call's (other signs / ot
                           ([0.3, 0.6], [0.0, 1.0]), ([0.3, 0.6], [3.0, 2.0])),
     "poisson_log_prob": (lambda r, v: _D.Poisson(r).log_prob(v),
                          ([0.3, 2.0], [0.0, 1.0]), ([0.3, 2.0], [3.0, 2.0])),
+    "where_float_condition": (lambda x, m: mg.where(m.detach(), x, -x),
+                              ([1.0, 2.0], [1.0, 0.0]), ([1.0, 2.0], [0.0, 1.0])),
     "poisson_entropy_mask": (lambda r: _D.Poisson(r.detach()).entropy() + 0 * r,  # (rate 0's
                              ([0.0, 2.0],), ([2.0, 0.0],)),  # gradient is -inf: values only)
 }

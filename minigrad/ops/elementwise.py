@@ -213,8 +213,9 @@ class Where(Function):
 
 def where(cond: Any, a: Any, b: Any) -> Tensor:
     """``a`` where ``cond`` is true, else ``b`` (broadcast); ``cond`` is not differentiated."""
-    if not (isinstance(cond, Tensor) and cond.dtype == bool):
-        cond = cond.data if isinstance(cond, Tensor) else cond
+    if isinstance(cond, Tensor) and cond.dtype != bool:
+        cond = cond != 0  # a comparison op (as astype(bool)): mg.compile sees the mask
+    if not isinstance(cond, Tensor):
         cond = cond.astype(bool, copy=False) if hasattr(cond, "astype") else np.asarray(cond, bool)
         cond = Tensor._make(cond)
     return Where.apply(a, b, cond)
