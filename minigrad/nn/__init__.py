@@ -14,6 +14,7 @@ __all__ = ["MLP", "Linear", "Module", "ModuleDict", "ModuleList", "ReLU", "Seque
 
 # mg.nn.functional, mg.nn.init, mg.nn.utils (gradient clipping)
 from minigrad.nn import functional, init, utils  # noqa: E402
+from minigrad.nn.attention import MultiheadAttention, TransformerBlock  # noqa: E402
 from minigrad.nn.layers import (  # noqa: E402
     GELU,
     AvgPool2d,
@@ -27,13 +28,12 @@ from minigrad.nn.layers import (  # noqa: E402
     LayerNorm,
     LeakyReLU,
     MaxPool2d,
-    MultiheadAttention,
     SiLU,
     Softplus,
-    TransformerBlock,
 )
+from minigrad.nn.attention import MultiheadAttention, TransformerBlock  # noqa: E402
 
-__all__ += [  # the layers of layers.py
+__all__ += [  # the layers of layers.py and attention.py
     "AvgPool2d", "BatchNorm1d", "BatchNorm2d", "Conv1d", "Conv2d", "Dropout", "Embedding",
     "Flatten", "GELU", "LayerNorm", "LeakyReLU", "MaxPool2d", "MultiheadAttention", "SiLU",
     "Softplus", "TransformerBlock", "functional", "init",
