@@ -31,7 +31,6 @@ from minigrad.nn.layers import (  # noqa: E402
     SiLU,
     Softplus,
 )
-from minigrad.nn.attention import MultiheadAttention, TransformerBlock  # noqa: E402
 
 __all__ += [  # the layers of layers.py and attention.py
     "AvgPool2d", "BatchNorm1d", "BatchNorm2d", "Conv1d", "Conv2d", "Dropout", "Embedding",
