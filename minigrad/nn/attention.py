@@ -13,7 +13,6 @@ from minigrad.nn import init
 from minigrad.nn.layers import GELU, Dropout, LayerNorm, _parameter, _positive_int, _rng
 from minigrad.nn.modules import Linear, Module, as_layer_input, float_dtype
 from minigrad.ops.elementwise import where
-from minigrad.ops.reductions import softmax
 from minigrad.ops.shape import swapaxes
 from minigrad.tensor import Tensor
 
@@ -90,8 +89,8 @@ class MultiheadAttention(Module):
             heads.append(swapaxes(proj.reshape(n, t.shape[1], H, D), 1, 2))  # (N, H, len, D)
         qh, kh, vh = heads
         scores = (qh @ swapaxes(kh, -1, -2)) * (1.0 / math.sqrt(D))  # (N, H, L, S)
-        scores = self._masked(scores, attn_mask, key_padding_mask, is_causal, n, L, S)
-        weights = softmax(scores, axis=-1)
+        scores, allowed = self._masked(scores, attn_mask, key_padding_mask, is_causal, n, L, S)
+        weights = F.attention_weights(scores, allowed)  # a fully masked row: weights 0
         if self.training and self.dropout > 0.0:
             weights = F.dropout(weights, self.dropout, training=True, rng=self.rng)
         out = swapaxes(weights @ vh, 1, 2).reshape(n, L, E)
@@ -103,12 +102,16 @@ class MultiheadAttention(Module):
         return out, (weights.mean(axis=1) if average_attn_weights else weights)
 
     def _masked(self, scores: Tensor, attn_mask: Any, key_padding_mask: Any, is_causal: bool,
-                n: int, L: int, S: int) -> Tensor:
+                n: int, L: int, S: int) -> tuple:
+        """The scores plus any float masks, and the bool Tensor of the scores that may be
+        attended to (None when every one may). Masks stay Tensors: compiled code reads
+        them at call time."""
         H = self.num_heads
+        allowed = None
         if attn_mask is None and is_causal:
-            attn_mask = ~np.tril(np.ones((L, S), dtype=bool))
-        if attn_mask is not None:
-            mask = attn_mask.data if isinstance(attn_mask, Tensor) else np.asarray(attn_mask)
+            allowed = F.causal_mask(L, S)
+        elif attn_mask is not None:
+            mask = F._mask_tensor(attn_mask, "MultiheadAttention")
             if mask.shape == (L, S):
                 mask = mask.reshape(1, 1, L, S)
             elif mask.shape == (n * H, L, S):
@@ -117,26 +120,28 @@ class MultiheadAttention(Module):
                 raise ValueError(f"MultiheadAttention: attn_mask has shape {mask.shape} but must "
                                  f"be (L, S) = ({L}, {S}) or (N * num_heads, L, S) = "
                                  f"({n * H}, {L}, {S}) for query length {L} and key length {S}.")
-            scores = _apply_mask(scores, mask)
+            scores, allowed = _apply_mask(scores, mask, allowed)
         if key_padding_mask is not None:
-            mask = (key_padding_mask.data if isinstance(key_padding_mask, Tensor)
-                    else np.asarray(key_padding_mask))
+            mask = F._mask_tensor(key_padding_mask, "MultiheadAttention")
             if mask.shape != (n, S):
                 raise ValueError(f"MultiheadAttention: key_padding_mask has shape {mask.shape} "
                                  f"but must be (N, S) = ({n}, {S}): True at keys to ignore.")
-            scores = _apply_mask(scores, mask.reshape(n, 1, 1, S))
-        return scores
+            scores, allowed = _apply_mask(scores, mask.reshape(n, 1, 1, S), allowed)
+        return scores, allowed
 
     def extra_repr(self) -> str:
         return f"embed_dim={self.embed_dim}, num_heads={self.num_heads}, dropout={self.dropout}"
 
 
-def _apply_mask(scores: Tensor, mask: np.ndarray) -> Tensor:
+def _apply_mask(scores: Tensor, mask: Tensor, allowed: Tensor | None) -> tuple:
     """PyTorch's nn.MultiheadAttention convention: a bool mask is True where attention
-    is NOT allowed (-inf there); a float mask is added."""
+    is NOT allowed; a float mask is added (-inf there: not allowed)."""
     if mask.dtype == bool:
-        return where(mask, -np.inf, scores)
-    return scores + mask.astype(scores.dtype, copy=False)
+        keep = mask == 0
+    else:
+        scores = scores + mask.astype(scores.dtype)
+        keep = scores > -np.inf
+    return scores, (keep if allowed is None else where(allowed, keep, False))
 
 
 class TransformerBlock(Module):

@@ -21,6 +21,7 @@ from typing import Any
 import numpy as np
 
 from minigrad import engine
+from minigrad.creation import arange
 from minigrad.engine import Function
 from minigrad.nn.windows import (  # convolution and pooling, exported here
     _tensor,
@@ -35,7 +36,7 @@ from minigrad.nn.windows import (  # convolution and pooling, exported here
 )
 from minigrad.ops.elementwise import _erf, exp, expm1, log1p, minimum, sigmoid, tanh, where
 from minigrad.ops.elementwise import relu as _relu
-from minigrad.ops.reductions import mean, softmax
+from minigrad.ops.reductions import log_softmax, mean, softmax
 from minigrad.ops.shape import swapaxes
 from minigrad.tensor import Tensor
 from minigrad.versions import mark_modified
@@ -54,11 +55,13 @@ __all__ = [
     "layer_norm",
     "leaky_relu",
     "log_sigmoid",
+    "log_softmax",
     "max_pool1d",
     "max_pool2d",
     "relu",
     "scaled_dot_product_attention",
     "silu",
+    "softmax",
     "softplus",
     "unfold",
 ]
@@ -217,6 +220,11 @@ def layer_norm(input: Any, normalized_shape: Any, weight: Any = None, bias: Any 
     normalized = (tuple(normalized_shape) if isinstance(normalized_shape, (list, tuple))
                   else (int(normalized_shape),))
     _check_normalized_shape(x.shape, normalized, "layer_norm")
+    for name, t in (("weight", weight), ("bias", bias)):
+        if t is not None and tuple(np.shape(_array(t))) != normalized:
+            raise ValueError(f"layer_norm: {name} must have the shape of normalized_shape "
+                             f"{normalized}, got {tuple(np.shape(_array(t)))} (input of shape "
+                             f"{x.shape}).")
     out = Normalize.apply(x, axes=tuple(range(x.ndim - len(normalized), x.ndim)), eps=eps)
     if weight is not None:
         out = out * weight
@@ -239,6 +247,9 @@ def embedding(input: Any, weight: Any, padding_idx: int | None = None) -> Tensor
     (any shape): the result has shape ``input.shape + (dim,)``. Repeated indices
     accumulate their gradients; row ``padding_idx`` receives none."""
     weight = _tensor(weight)
+    if weight.ndim != 2:
+        raise ValueError(f"embedding: weight must be 2-D (num_embeddings, dim), got shape "
+                         f"{weight.shape}.")
     index = _indices(input, weight.shape[0], "embedding")
     if padding_idx is not None and padding_idx < 0:
         padding_idx += weight.shape[0]
@@ -254,9 +265,12 @@ def _indices(input: Any, n: int, where_: str) -> np.ndarray:
     if index.dtype.kind not in "iu":
         raise TypeError(f"{where_}: indices must be integers, got dtype {index.dtype}. "
                         "Convert with x.astype(np.int64).")
-    if index.size and (index.min() < -n or index.max() >= n):
-        bad = index.max() if index.max() >= n else index.min()
-        raise IndexError(f"{where_}: index {int(bad)} is out of range for {n} embeddings "
+    if index.size and index.min() < 0:  # as PyTorch: no counting from the end
+        raise IndexError(f"{where_}: index {int(index.min())} is out of range for {n} "
+                         f"embeddings (valid: 0 to {n - 1}; negative indices are not "
+                         "allowed). Fix the indices.")
+    if index.size and index.max() >= n:
+        raise IndexError(f"{where_}: index {int(index.max())} is out of range for {n} embeddings "
                          f"(valid: 0 to {n - 1}). Build the layer with num_embeddings > "
                          f"{int(index.max())}, or fix the indices.")
     return index
@@ -295,7 +309,7 @@ class Gelu(Function):
             slope = _GELU_C * (1.0 + 3 * 0.044715 * x * x)
             return grad * (0.5 * (1.0 + t) + 0.5 * x * (1.0 - t * t) * slope)
         # Phi(x) = out / x: no second erf (the costliest part); Phi(0) = 1/2
-        away = abs(x).data > 1e-100
+        away = abs(x) > 1e-100
         cdf = where(away, out / where(away, x, 1.0), 0.5)
         pdf = exp(-0.5 * x * x) * (1.0 / math.sqrt(2.0 * math.pi))
         return grad * (cdf + x * pdf)
@@ -315,13 +329,13 @@ def gelu(input: Any, approximate: str = "none") -> Tensor:
 def leaky_relu(input: Any, negative_slope: float = 0.01) -> Tensor:
     """x where x > 0, else negative_slope * x (the slope's side at 0, as PyTorch)."""
     x = _tensor(input)
-    return where(x.data > 0, x, x * negative_slope)
+    return where(x > 0, x, x * negative_slope)  # the mask is an op: compiled code recomputes it
 
 
 def elu(input: Any, alpha: float = 1.0) -> Tensor:
     """x where x > 0, else alpha * (exp(x) - 1)."""
     x = _tensor(input)
-    positive = x.data > 0
+    positive = x > 0
     return where(positive, x, alpha * expm1(where(positive, 0.0, x)))  # no exp of a large x
 
 
@@ -334,7 +348,7 @@ def silu(input: Any) -> Tensor:
 def softplus(input: Any, beta: float = 1.0, threshold: float = 20.0) -> Tensor:
     """log(1 + exp(beta x)) / beta; x itself where beta x > threshold (as PyTorch)."""
     x = _tensor(input)
-    linear = (x.data * beta) > threshold
+    linear = x * beta > threshold
     safe = where(linear, 0.0, x)  # exp never sees a large argument
     return where(linear, x, log1p(exp(safe * beta)) / beta)
 
@@ -372,26 +386,70 @@ def scaled_dot_product_attention(query: Any, key: Any, value: Any, attn_mask: An
     if is_causal:
         if attn_mask is not None:
             raise ValueError(f"{where_}: pass either attn_mask or is_causal=True, not both.")
-        attn_mask = np.tril(np.ones((L, S), dtype=bool))
-    if attn_mask is not None:
-        mask = attn_mask.data if isinstance(attn_mask, Tensor) else np.asarray(attn_mask)
-        try:
-            np.broadcast_shapes(mask.shape, scores.shape)
-            if np.broadcast_shapes(mask.shape, scores.shape) != scores.shape:
-                raise ValueError
-        except ValueError:
-            raise ValueError(f"{where_}: attn_mask has shape {mask.shape} but the attention "
-                             f"scores have shape {scores.shape} (..., L={L}, S={S}); give a "
-                             f"mask of shape ({L}, {S}) or one that broadcasts to "
-                             f"{scores.shape}.") from None
-        if mask.dtype == bool:
-            scores = where(mask, scores, -np.inf)
-        else:
-            scores = scores + (attn_mask if isinstance(attn_mask, Tensor) else mask)
-    weights = softmax(scores, axis=-1)
+        # every row keeps column 0, so no row is fully masked
+        return _attend(where(causal_mask(L, S), scores, _lowest(scores)), v, dropout_p, rng)
+    if attn_mask is None:
+        return _attend(scores, v, dropout_p, rng)
+    mask = _mask_tensor(attn_mask, where_)
+    if not _broadcasts_to(mask.shape, scores.shape):
+        raise ValueError(f"{where_}: attn_mask has shape {mask.shape} but the attention "
+                         f"scores have shape {scores.shape} (..., L={L}, S={S}); give a "
+                         f"mask of shape ({L}, {S}) or one that broadcasts to "
+                         f"{scores.shape}.")
+    if mask.dtype == bool:  # True = may attend
+        return _attend(scores, v, dropout_p, rng, mask)
+    scores = scores + mask.astype(scores.dtype)  # added; a row -inf everywhere is fully masked
+    return _attend(scores, v, dropout_p, rng, scores > -np.inf)
+
+
+def _attend(scores: Tensor, v: Tensor, dropout_p: float, rng: Any,
+            allowed: Tensor | None = None) -> Tensor:
+    """softmax(scores) v, with the scores where ``allowed`` (a bool Tensor) is False
+    left out. A query row with no key allowed gets weights 0, so an output of 0 (as PyTorch's
+    scaled_dot_product_attention). Left-out scores become the dtype's lowest finite
+    number, never -inf: exp of it is exactly 0 all the same, and no inf or NaN appears
+    for ``detect_anomaly`` to stop at."""
+    weights = attention_weights(scores, allowed)
     if dropout_p > 0.0:
         weights = dropout(weights, dropout_p, training=True, rng=rng)
     return weights @ v
+
+
+def attention_weights(scores: Tensor, allowed: Tensor | None = None) -> Tensor:
+    """softmax over the last axis of the scores where ``allowed``; 0 elsewhere, and 0 on
+    a row with nothing allowed (see _attend)."""
+    if allowed is None:
+        return softmax(scores, axis=-1)
+    weights = softmax(where(allowed, scores, _lowest(scores)), axis=-1)
+    return where(allowed.sum(axis=-1, keepdims=True) > 0, weights, 0.0)
+
+
+def causal_mask(L: int, S: int) -> Tensor:
+    """The bool ``(L, S)`` mask True where query i may attend to key j <= i, built with
+    ops from the shapes (``mg.compile`` records it rather than baking in an array)."""
+    return arange(L).reshape(L, 1) >= arange(S)
+
+
+def _broadcasts_to(shape: tuple, target: tuple) -> bool:
+    try:
+        return np.broadcast_shapes(shape, target) == target
+    except ValueError:
+        return False
+
+
+def _lowest(t: Tensor) -> float:
+    return float(np.finfo(t.dtype).min)
+
+
+def _mask_tensor(attn_mask: Any, where_: str) -> Tensor:
+    """attn_mask as a Tensor (a Tensor stays one: compiled code reads it at call time);
+    bool or floating only, as PyTorch."""
+    mask = attn_mask if isinstance(attn_mask, Tensor) else Tensor(np.asarray(attn_mask))
+    if mask.dtype != bool and mask.dtype.kind != "f":
+        raise TypeError(f"{where_}: attn_mask must be a bool or floating mask (bool: True "
+                        f"where attention is allowed; float: added to the scores), got dtype "
+                        f"{mask.dtype}. Convert it, e.g. attn_mask.astype(bool).")
+    return mask
 
 
 def _array(x: Any) -> np.ndarray:

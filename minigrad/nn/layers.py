@@ -84,6 +84,8 @@ class _ConvNd(Module):
         self.dilation = windows._tuple(dilation, self.d, "dilation", name)
         self.padding = padding if isinstance(padding, str) else windows._tuple(
             padding, self.d, "padding", name, minimum=0)
+        if isinstance(padding, str):  # checked now, not at the first forward
+            windows._padding(padding, self.kernel_size, self.stride, self.dilation, name)
         dtype = float_dtype(name, dtype)
         gen = _rng(rng)
         self.weight = _parameter((out_channels, in_channels // groups) + self.kernel_size, dtype)
@@ -176,7 +178,12 @@ class Flatten(Module):
 
     def forward(self, x: Any) -> Tensor:
         x = x if isinstance(x, Tensor) else Tensor(x)
-        start, end = self.start_dim % max(x.ndim, 1), self.end_dim % max(x.ndim, 1)
+        n = max(x.ndim, 1)
+        for name, dim in (("start_dim", self.start_dim), ("end_dim", self.end_dim)):
+            if not -n <= dim < n:
+                raise IndexError(f"Flatten: {name}={dim} is out of range for an input of shape "
+                                 f"{x.shape} ({x.ndim} axes: valid -{n} to {n - 1}).")
+        start, end = self.start_dim % n, self.end_dim % n
         if x.ndim == 0 or start > end:
             raise ValueError(f"Flatten: cannot flatten axes {self.start_dim}..{self.end_dim} of "
                              f"an input of shape {x.shape}.")

@@ -234,7 +234,7 @@ def max_pool1d(input: Any, kernel_size: Any, stride: Any = None, padding: Any = 
 def max_pool2d(input: Any, kernel_size: Any, stride: Any = None, padding: Any = 0,
                dilation: Any = 1, ceil_mode: bool = False) -> Tensor:
     """Maximum over each ``kernel_size`` window of ``(N, C, H, W)``; ``stride`` defaults to
-    ``kernel_size``, ``padding`` pads with -inf.
+    ``kernel_size``; ``padding`` adds entries that never win (as PyTorch's -inf padding).
 
     The gradient goes to the window's maximum; tied maxima in a window share it
     evenly (as minigrad's ``max``; PyTorch gives it all to one of them).
@@ -297,7 +297,9 @@ def _pool(kind: str, x: Any, kernel_size: Any, stride: Any, padding: Any, dilati
         blocks = x.reshape(x.shape[:2] + tuple(v for pk in zip(positions, kernel) for v in pk))
         windows = transpose(blocks, (*range(3, 3 + 2 * d, 2), 0, 1, *range(2, 2 + 2 * d, 2)))
     else:
-        fill = -np.inf if kind == "max" else 0.0
+        # max: pad with the lowest finite value, never -inf (no inf for detect_anomaly);
+        # every window holds a real element (padding <= kernel / 2), so padding never wins
+        fill = float(np.finfo(x.dtype).min) if kind == "max" else 0.0
         if any(pads):
             x = pad(x, ((0, 0), (0, 0)) + widths, constant_values=fill)
         windows = transpose(unfold(x, kernel, stride, dilation),  # (N, C, *K, *P)
