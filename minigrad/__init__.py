@@ -1,7 +1,8 @@
 """minigrad: a small, fast, honest autograd engine on NumPy.
 
 Reading order for a learner:
-``tensor.py`` (the Tensor) -> ``engine.py`` (the chain rule) -> ``ops/arithmetic.py``
+``tensor.py`` (the Tensor) -> ``grad_mode.py`` -> ``engine.py`` (the chain rule)
+-> ``ops/arithmetic.py``
 -> ``ops/elementwise.py`` -> ``ops/reductions.py`` -> ``ops/shape.py``
 -> ``ops/indexing.py`` -> ``ops/matrix.py`` -> ``ops/inplace.py`` -> ``autograd.py``
 -> ``gradcheck.py`` -> ``linalg.py`` -> ``statistics.py`` -> ``distributions.py``

@@ -1,4 +1,4 @@
-"""The autograd core: grad mode, the Function base class, unbroadcast, and backward.
+"""The autograd core: the Function base class, unbroadcast, and backward.
 
 Read this file after ``tensor.py``. Everything here is about one idea: every
 operation records a node (a :class:`Function` instance) that remembers its
@@ -13,89 +13,24 @@ import (``MINIGRAD_PLAIN=1`` keeps these, for stepping through in a debugger).
 
 from __future__ import annotations
 
-import functools
 import heapq
-import inspect
-import threading
 from collections.abc import Callable, Sequence
 from typing import Any
 
 import numpy as np
 
 from minigrad import graph, versions
+
+# Grad mode, one flag per thread: apply reads it, backward sets it (grad_mode.py).
+from minigrad.grad_mode import (  # noqa: F401  (also engine.no_grad, as before)
+    _state,
+    enable_grad,
+    is_grad_enabled,
+    no_grad,
+    set_grad_enabled,
+)
 from minigrad.graph import toposort  # noqa: F401  (engine.toposort: the walk's order)
 from minigrad.tensor import Tensor, as_tensors, rephrase, seed  # noqa: F401  (engine.seed)
-
-# ---------------------------------------------------------------------------
-# Grad mode: one flag per thread, as PyTorch.
-# ---------------------------------------------------------------------------
-
-
-class _State(threading.local):
-    grad_enabled = True  # the class attribute is every thread's default
-
-
-_state = _State()
-
-
-def is_grad_enabled() -> bool:
-    """True when new operations are recorded for backward (the default)."""
-    return _state.grad_enabled
-
-
-def set_grad_enabled(mode: bool) -> None:
-    _state.grad_enabled = bool(mode)
-
-
-class _GradMode:
-    """Context manager and decorator that sets grad mode for this thread."""
-
-    enabled = True
-
-    def __enter__(self) -> None:
-        self._previous = is_grad_enabled()
-        set_grad_enabled(self.enabled)
-
-    def __exit__(self, *exc: object) -> None:
-        set_grad_enabled(self._previous)
-
-    def __call__(self, func: Callable) -> Callable:
-        mode = type(self)  # a fresh instance per call: safe under recursion and threads
-        if inspect.isgeneratorfunction(func):  # the mode holds while the generator runs
-            @functools.wraps(func)
-            def generator(*args: Any, **kwargs: Any) -> Any:
-                gen, sent = func(*args, **kwargs), None
-                while True:
-                    with mode():
-                        try:
-                            item = gen.send(sent)
-                        except StopIteration as stop:
-                            return stop.value
-                    try:
-                        sent = yield item
-                    except GeneratorExit:
-                        gen.close()
-                        raise
-            return generator
-
-        @functools.wraps(func)
-        def wrapper(*args: Any, **kwargs: Any) -> Any:
-            with mode():
-                return func(*args, **kwargs)
-        return wrapper
-
-
-class no_grad(_GradMode):
-    """Operations inside record no graph: ``with mg.no_grad(): ...`` or ``@mg.no_grad()``."""
-
-    enabled = False
-
-
-class enable_grad(_GradMode):
-    """Turn recording back on inside a ``no_grad`` block (or as a decorator)."""
-
-    enabled = True
-
 
 # ---------------------------------------------------------------------------
 # Function: one node of the graph.
