@@ -15,7 +15,6 @@ from __future__ import annotations
 import gc
 import statistics
 import time
-import tracemalloc
 from collections.abc import Callable
 from typing import Any
 
@@ -25,9 +24,9 @@ from benchmarks.workloads import (
     WORKLOADS,
     Result,
     chain_data,
-    mlp_data,
     mlp_loss_minigrad,
     moons_loss_minigrad,
+    w2_memory_growth,
 )
 
 
@@ -161,20 +160,7 @@ def compile_times(keys: list[str], quick: bool, repeats: int = 3) -> dict[str, A
 
 def memory_growth(quick: bool) -> dict[str, Any]:
     """Peak traced memory of a compiled W2 run of 1/5 and of all its steps."""
-    params = dict(WORKLOADS["W2"].quick if quick else WORKLOADS["W2"].full)
-    peaks = {}
-    for steps in (params["steps"] // 5 or 1, params["steps"]):
-        params["steps"] = steps
-        run = w2_compiled(mlp_data(**params))
-        gc.collect()
-        tracemalloc.start()
-        before = tracemalloc.get_traced_memory()[0]
-        run()
-        peaks[steps] = (tracemalloc.get_traced_memory()[1] - before) / 2**20
-        tracemalloc.stop()
-    (short, short_peak), (long, long_peak) = peaks.items()
-    return {"steps": [short, long], "peak_mib": [short_peak, long_peak],
-            "growth": long_peak / short_peak if short_peak else float("nan")}
+    return w2_memory_growth(w2_compiled, quick)
 
 
 def main() -> None:  # pragma: no cover - a manual entry point

@@ -19,14 +19,20 @@ import platform
 import statistics
 import sys
 import time
-import tracemalloc
 from collections.abc import Callable, Sequence
 from typing import Any
 
 import numpy as np
 
 from benchmarks import compiled, peers
-from benchmarks.workloads import WORKLOADS, Result, mlp_data, mlp_loss_minigrad, w2_minigrad
+from benchmarks.workloads import (
+    WORKLOADS,
+    Result,
+    mlp_data,
+    mlp_loss_minigrad,
+    w2_memory_growth,
+    w2_minigrad,
+)
 
 FRAMEWORKS = ["numpy", "minigrad", "compiled", "torch", "autograd", "mygrad", "jax", "micrograd"]
 LABELS = {"numpy": "NumPy (by hand)", "minigrad": "minigrad", "compiled": "mg.compile",
@@ -237,20 +243,7 @@ def backward_forward(quick: bool, repeats: int) -> dict[str, Any]:
 
 def memory_growth(quick: bool) -> dict[str, Any]:
     """Peak traced memory of a short and a 5x longer minigrad W2 run."""
-    params = dict(WORKLOADS["W2"].quick if quick else WORKLOADS["W2"].full)
-    peaks = {}
-    for steps in (params["steps"] // 5 or 1, params["steps"]):
-        params["steps"] = steps
-        run = w2_minigrad(mlp_data(**params))
-        gc.collect()
-        tracemalloc.start()
-        before = tracemalloc.get_traced_memory()[0]
-        run()
-        peaks[steps] = (tracemalloc.get_traced_memory()[1] - before) / 2**20
-        tracemalloc.stop()
-    (short, short_peak), (long, long_peak) = peaks.items()
-    return {"steps": [short, long], "peak_mib": [short_peak, long_peak],
-            "growth": long_peak / short_peak if short_peak else float("nan")}
+    return w2_memory_growth(w2_minigrad, quick)
 
 
 def gradcheck_cost(repeats: int) -> dict[str, Any]:

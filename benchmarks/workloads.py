@@ -11,6 +11,8 @@ computation costs without any autograd.
 
 from __future__ import annotations
 
+import gc
+import tracemalloc
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -317,3 +319,22 @@ WORKLOADS: dict[str, Workload] = {
                    {"ops": 50_000}, {"ops": 50}, chain_data, 1e-9,
                    {"numpy": chain_numpy, "minigrad": chain_minigrad}),
 }
+
+
+def w2_memory_growth(make_run: Callable[[dict], Callable[[], Any]], quick: bool) -> dict[str, Any]:
+    """Peak traced memory of a W2 run of 1/5 of its steps and of all of them: a run
+    whose memory does not grow with the number of steps gives ``growth`` near 1."""
+    params = dict(WORKLOADS["W2"].quick if quick else WORKLOADS["W2"].full)
+    peaks = {}
+    for steps in (params["steps"] // 5 or 1, params["steps"]):
+        params["steps"] = steps
+        run = make_run(mlp_data(**params))
+        gc.collect()
+        tracemalloc.start()
+        before = tracemalloc.get_traced_memory()[0]
+        run()
+        peaks[steps] = (tracemalloc.get_traced_memory()[1] - before) / 2**20
+        tracemalloc.stop()
+    (short, short_peak), (long, long_peak) = peaks.items()
+    return {"steps": [short, long], "peak_mib": [short_peak, long_peak],
+            "growth": long_peak / short_peak if short_peak else float("nan")}
