@@ -211,8 +211,7 @@ def _layers():
              (lambda: nn.Sequential(nn.Linear(4, 4, rng=rng), nn.Dropout(0.5).eval()), (6, 4)),
              pytest.param(lambda: nn.Sequential(nn.Linear(4, 4, rng=rng), nn.GELU()), (6, 4),
                           marks=_DISCLOSES),
-             pytest.param(lambda: nn.Sequential(nn.Linear(4, 4, rng=rng), nn.LeakyReLU()),
-                          (6, 4), marks=_BAKES_MASK),
+             (lambda: nn.Sequential(nn.Linear(4, 4, rng=rng), nn.LeakyReLU()), (6, 4)),
              (lambda: nn.Sequential(nn.Linear(4, 4, rng=rng), nn.SiLU()), (6, 4)),
              pytest.param(lambda: nn.Sequential(nn.Linear(4, 4, rng=rng), nn.Softplus()),
                           (6, 4), marks=_DISCLOSES),
@@ -241,12 +240,6 @@ def _layers():
 # GELU's backward (|x| > 1e-100) and softplus (beta x > threshold) compute a mask with
 # NumPy on x.data: right for these inputs, but baked in; the trace warns about it.
 _DISCLOSES = pytest.mark.filterwarnings("ignore:compile.*bakes in:RuntimeWarning")
-
-# nn.functional.leaky_relu computes its mask with NumPy on x.data (not with a
-# comparison op), so the trace keeps the first call's mask (listed in
-# compiled.constants; check=True reports it). For the nn owner to change.
-_BAKES_MASK = pytest.mark.xfail(reason="leaky_relu's mask is NumPy on .data: baked in",
-                                strict=False)
 
 
 def test_nn_activation_masks_are_ops_not_baked():

@@ -19,11 +19,6 @@ sys.path.insert(0, str(ROOT))
 
 from benchmarks import models  # noqa: E402
 
-# mg.compile warns about every boolean array it bakes in; scaled_dot_product_attention's
-# causal mask (np.tril from the shapes, not the data) is one, correctly constant for a
-# given context length -- the compiled-vs-eager comparisons below would catch a wrong one.
-CAUSAL_MASK_WARNING = pytest.mark.filterwarnings("ignore:compile.*bakes in:RuntimeWarning")
-
 
 @pytest.fixture(scope="module")
 def makemore():
@@ -143,7 +138,6 @@ def test_makemore_tiny_run_learns(makemore, kind: str) -> None:
     assert all(set(name) <= set(makemore.CHARS) for name in out["samples"])
 
 
-@CAUSAL_MASK_WARNING
 def test_makemore_compiled_training_equals_eager(makemore) -> None:
     if not hasattr(mg, "compile"):
         pytest.skip("no mg.compile")
@@ -208,7 +202,6 @@ def test_w6_numpy_gradient_matches_finite_differences() -> None:
             assert abs((up - down) / (2 * eps) - g.reshape(-1)[i]) < 1e-6
 
 
-@CAUSAL_MASK_WARNING
 def test_bench_quick_numpy_minigrad_compiled_agree() -> None:
     # bench() checks every column against the first (NumPy for W6, minigrad for W7)
     records = models.bench(["W6", "W7"], ["numpy", "minigrad", "compiled"], quick=True,
