@@ -129,7 +129,9 @@ class Trace:
         """A static parameter as source: numbers and tuples inline; an array becomes
         an input of the node ({k}): the Value it came from, or a constant; any other
         object is passed by reference (a name in the generated module)."""
-        if x is None or isinstance(x, (bool, int, float, str, slice)) or x is Ellipsis:
+        if isinstance(x, float):
+            return _float_text(x)
+        if x is None or isinstance(x, (bool, int, str, slice)) or x is Ellipsis:
             return repr(x)
         if isinstance(x, np.generic):
             return _literal(np.asarray(x))[0]
@@ -468,15 +470,20 @@ def _derivative(fn: Function) -> str:
 def _literal(array: np.ndarray) -> tuple[str, str]:
     """A 0-d array as Python source: (bare, with its NumPy type)."""
     value = array.item()
-    if array.dtype.kind == "f":
-        text = repr(float(array))
-        if array.dtype != np.float64:
-            text = str(array.dtype.type(value))
-        if not np.isfinite(value):
-            text = "np.nan" if value != value else ("np.inf" if value > 0 else "-np.inf")
+    if array.dtype.kind == "f":  # exact: every float16/32 value is a float64 value
+        text = _float_text(float(value))
         return text, f"np.{array.dtype.name}({text})"
     text = repr(value)
     return text, f"np.{array.dtype.name}({text})"
+
+
+def _float_text(value: float) -> str:
+    """A Python float as source that evaluates to exactly it (nan and inf included)."""
+    if value != value:
+        return "np.nan"
+    if value in (np.inf, -np.inf):
+        return "np.inf" if value > 0 else "-np.inf"
+    return repr(value)
 
 
 def _identifier(name: Any) -> bool:

@@ -323,6 +323,25 @@ def test_captured_parameters_are_read_at_call_time_and_receive_gradients():
     assert want == pytest.approx((model(x) ** 2).mean().item())
 
 
+@pytest.mark.parametrize("value", [np.nan, np.inf, -np.inf])
+def test_non_finite_float_constants_are_spelled_so_they_evaluate(value):
+    f = mg.compile(lambda x: mg.pad(x, 1, constant_values=value) * (x.sum() * value))
+    x = mg.tensor([1.0, 2.0])
+    np.testing.assert_array_equal(f(x).data, (mg.pad(x, 1, constant_values=value) *
+                                              (x.sum() * value)).data)
+
+
+def test_float32_constants_round_trip_exactly():
+    c = np.float32(0.1)  # not a float64 value's spelling: repr(float(c)) is exact
+    f = mg.compile(lambda x: (x * c).sum() + mg.pad(x, 1, constant_values=c))
+    for dtype in (np.float64, np.float32):
+        x = mg.tensor(np.full(3, 3.0, dtype=dtype))
+        got, want = f(x).data, ((x * c).sum() + mg.pad(x, 1, constant_values=c)).data
+        assert got.dtype == want.dtype
+        assert got.tobytes() == want.tobytes()
+    assert repr(float(c)) in f.code
+
+
 def test_non_leaf_arguments_pass_gradients_back_to_the_eager_graph():
     a = mg.tensor([1.0, 2.0, 3.0], requires_grad=True)
     f = mg.compile(lambda h: (h.tanh() * h).sum())
