@@ -59,7 +59,8 @@ class Trace:
         self.fallbacks: list[str] = []
         self.forward_tensors: set[int] = set()  # ids of the Tensors forward ops made
         self.state: dict[int, tuple] = {}  # id(array a Function kept) -> (fn, attr, args, params)
-        self.names = _captured_names(self.fn)
+        self.names, self.getters, modules = _captured(self.fn)
+        compiled.modules = modules  # their training flags are part of the cache key
         self.trace_leaves = [self.add_input(t, name) for t, name in
                              zip(leaves, _argument_names(self.fn, args, kwargs, leaves))]
 
@@ -100,6 +101,10 @@ class Trace:
                 self.inputs.append(value)
                 self.input_tensors.append(t)
                 self.program.captured.append(t)
+                get, root = self.getters.get(id(t), (None, None))
+                self.program.captured_get.append(get)
+                if root is not None and all(root[0] is not r[0] for r in self.program.roots):
+                    self.program.roots.append(root)
                 self.program.captured_spec.append(
                     (type(t.data), t.data.shape, t.data.dtype, t.requires_grad))
             else:
@@ -531,45 +536,88 @@ def _argument_names(fn: Callable, args: tuple, kwargs: dict, leaves: Any) -> lis
     return names[:len(leaves)]
 
 
-def _captured_names(fn: Callable) -> dict[int, str]:
-    """id(Tensor) -> a name for tensors fn can reach by name: closure variables,
-    globals it uses, and the parameters and buffers of Modules among them."""
+def _captured(fn: Callable) -> tuple[dict[int, str], dict[int, tuple], list]:
+    """What fn can reach by name: closure variables, globals it uses, the bound
+    method's self, and the parameters, buffers and sub-modules of Modules among them.
+    Returns id(Tensor) -> a name; id(Tensor) -> (a function that reads it again,
+    and (read, object) of the name of the Module or container it was found in, or
+    None), so that a rebound name is seen at call time; and (name, Module) pairs."""
     from minigrad.nn import Module
 
-    found: dict[int, str] = {}
+    names: dict[int, str] = {}
+    getters: dict[int, tuple] = {}
+    modules: dict[int, tuple[str, Any]] = {}
 
-    def add(obj: Any, name: str, depth: int = 0) -> None:
+    def add(obj: Any, name: str, get: Callable, root: tuple | None, depth: int = 0) -> None:
         if isinstance(obj, Tensor):
-            found.setdefault(id(obj), name)
-        elif isinstance(obj, Module):
+            if id(obj) not in names:
+                names[id(obj)], getters[id(obj)] = name, (get, root)
+            return
+        root = root or (get, obj)  # rebinding a container's name: a retrace
+        if isinstance(obj, Module):
+            for path, m in obj.named_modules():
+                modules.setdefault(id(m), (".".join(p for p in (name, path) if p), m))
             for path, t in _module_tensors(obj):
-                found.setdefault(id(t), (name + "_" if name else "") + path.replace(".", "_"))
+                if id(t) not in names:
+                    names[id(t)] = (name + "_" if name else "") + path.replace(".", "_")
+                    getters[id(t)] = (_reader(obj, path.split("."), t), root)
         elif isinstance(obj, (list, tuple)) and depth < 2:
             for i, o in enumerate(obj):
-                add(o, f"{name}_{i}", depth + 1)
+                add(o, f"{name}_{i}", functools.partial(_item, obj, i), root, depth + 1)
         elif isinstance(obj, dict) and depth < 2:
             for k, v in obj.items():
-                add(v, f"{name}_{k}", depth + 1)
+                add(v, f"{name}_{k}", functools.partial(obj.get, k), root, depth + 1)
 
     owner = getattr(fn, "__self__", None)
     if isinstance(fn, Module):
-        add(fn, "")
+        add(fn, "", lambda: fn, None)
     elif owner is not None:
-        add(owner, "" if isinstance(owner, Module) else "self")
+        add(owner, "" if isinstance(owner, Module) else "self", lambda: owner, None)
     code = getattr(fn, "__code__", None) or getattr(getattr(fn, "forward", None), "__code__",
                                                     None)
     function = fn if hasattr(fn, "__code__") else getattr(fn, "forward", fn)
     if code is not None:
         for name, cell in zip(code.co_freevars, getattr(function, "__closure__", None) or ()):
             try:
-                add(cell.cell_contents, name)
+                add(cell.cell_contents, name, functools.partial(_cell_contents, cell), None)
             except ValueError:  # an empty cell
                 pass
         space = getattr(function, "__globals__", {})
         for name in code.co_names:
             if name in space:
-                add(space[name], name)
-    return found
+                add(space[name], name, functools.partial(space.get, name), None)
+    return names, getters, list(modules.values())
+
+
+def _cell_contents(cell: Any) -> Any:
+    try:
+        return cell.cell_contents
+    except ValueError:  # emptied (del)
+        return None
+
+
+def _item(container: Any, index: int) -> Any:
+    return container[index] if index < len(container) else None
+
+
+def _reader(module: Any, path: list[str], tensor: Tensor) -> Callable[[], Any]:
+    """A function that reads the tensor at ``path`` below ``module`` from its direct
+    owner (a Module attribute, a list item, a dict value), as cheaply as possible."""
+    owner, last = module, path[-1]
+    try:
+        for part in path[:-1]:
+            owner = owner[int(part)] if isinstance(owner, (list, tuple)) else \
+                {str(k): v for k, v in owner.items()}[part] if isinstance(owner, dict) else \
+                getattr(owner, part)
+        if isinstance(owner, (list, tuple)):
+            return functools.partial(_item, owner, int(last))
+        if isinstance(owner, dict):
+            return functools.partial(owner.get, next(k for k in owner if str(k) == last))
+        if vars(owner).get(last) is tensor:
+            return functools.partial(vars(owner).get, last)
+    except (LookupError, AttributeError, ValueError, TypeError, StopIteration):
+        pass
+    return lambda: tensor  # not found again the same way: the tensor as traced
 
 
 def _module_tensors(module: Any) -> list[tuple[str, Tensor]]:

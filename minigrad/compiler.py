@@ -25,11 +25,13 @@ and simplifies; this file runs the result):
 What is baked in, decided and documented:
 
 * **Arguments** (Tensors, NumPy arrays, nested in lists/tuples/dicts) are inputs.
-  Python numbers, strings and other objects are part of the cache key.
+  Python numbers, strings and other objects are part of the cache key, and so
+  is the ``training`` flag of every Module fn reaches (``train()`` / ``eval()``).
 * **Captured tensors**: every tensor fn reads that an op did not make and that
   is not an argument, and that requires grad or is reachable by name (a
   closure variable, a global, a Module's parameter or buffer), is an input of
-  the compiled node, read at call time.
+  the compiled node, read at call time: the name is read again, so a rebound
+  global, closure variable or Module attribute is used (another shape: a retrace).
 * **Constants**: everything else -- Python numbers (inlined as literals), and
   arrays an op kept from the traced data (a mask a backward rule keeps on
   ``self``) -- is baked in; arrays of more than one element are listed in
@@ -69,7 +71,7 @@ from typing import Any
 import numpy as np
 
 from minigrad import engine
-from minigrad._trace import Trace, TraceError, _argument_names, _local
+from minigrad._trace import Trace, TraceError, _argument_names, _captured, _local
 from minigrad.engine import Function
 from minigrad.tensor import Tensor
 
@@ -111,6 +113,7 @@ class Compiled:
         self.__name__ = getattr(fn, "__name__", type(fn).__name__)
         self.__doc__ = getattr(fn, "__doc__", None)
         self.__wrapped__ = fn
+        self.modules: list[tuple[str, Any]] = _captured(fn)[2]  # refreshed by each trace
 
     @property
     def code(self) -> str:
@@ -133,6 +136,8 @@ class Compiled:
     def trace(self, *args: Any, **kwargs: Any) -> Program:
         """Trace for these arguments (if not cached) and return the Program."""
         key, leaves = _key(args, kwargs)
+        if self.modules:
+            key += tuple([m.training for _, m in self.modules])
         program = self._programs.get(key)
         if program is None or not program.current():
             program = self._trace(key, leaves, args, kwargs)
@@ -149,6 +154,8 @@ class Compiled:
             leaves = args
         else:
             key, leaves = _key(args, kwargs)
+        if self.modules:  # train() / eval() changes what fn computes
+            key += tuple([m.training for _, m in self.modules])
         program = self._programs.get(key)
         if program is None or not program.current():
             if not all(type(t.data) is np.ndarray for t in leaves):
@@ -164,7 +171,7 @@ class Compiled:
 
     def _trace(self, key: Any, leaves: Any, args: tuple, kwargs: dict) -> Program | None:
         self.traces += 1
-        signature = _signature(self.fn, args, kwargs, leaves)
+        signature = _signature(self.fn, args, kwargs, leaves, self.modules)
         if self.traces > RETRACE_WARNING:
             warnings.warn(f"compile: {self.__name__} was traced {self.traces} times; this "
                           f"time because {_what_changed(self._last_key, signature)}. Every "
@@ -209,10 +216,13 @@ def _spec(obj: Any, leaves: list[Tensor]) -> Any:
     return ("object", type(obj).__name__, id(obj))  # a Module, a function: by identity
 
 
-def _signature(fn: Callable, args: tuple, kwargs: dict, leaves: Any) -> dict[str, str]:
+def _signature(fn: Callable, args: tuple, kwargs: dict, leaves: Any,
+               modules: list[tuple[str, Any]]) -> dict[str, str]:
     """What a trace depends on, by argument name, in words (for the retrace warning)."""
     names = iter(_argument_names(fn, args, kwargs, leaves))
     signature = {"grad mode": "on" if engine.is_grad_enabled() else "off"}
+    for name, m in modules:
+        signature[f"{name or type(m).__name__} mode"] = "train" if m.training else "eval"
     for t in leaves:
         signature[next(names)] = (f"shape {t.data.shape} {t.data.dtype}"
                                   f"{' requiring grad' if t.requires_grad else ''}")
@@ -250,6 +260,8 @@ class Program:
         self.backward: Callable[..., Any] | None = None
         self.captured: list[Tensor] = []
         self.captured_spec: list[tuple] = []
+        self.captured_get: list[Callable[[], Any] | None] = []  # reads the name again
+        self.roots: list[tuple] = []  # (read, object): the names captured Modules came by
         self.constants: dict[str, np.ndarray] = {}
         self.fallbacks: list[str] = []
         self.outputs: Any = None  # the result's structure: ("out", i), ("leaf", k), ...
@@ -258,8 +270,22 @@ class Program:
         self.output_meta: list[tuple] = []  # (shape, dtype) per output
 
     def current(self) -> bool:
-        """False if a captured tensor changed shape, dtype, requires_grad or array type."""
-        for t, spec in zip(self.captured, self.captured_spec):
+        """Captured names read again (a rebound global, closure variable or Module
+        attribute is used from now on); False if a captured tensor changed shape,
+        dtype, requires_grad or array type, a name no longer holds a Tensor, or a
+        Module (list, dict) the captured tensors came from was rebound."""
+        for get, obj in self.roots:
+            if get() is not obj:
+                return False
+        for i, spec in enumerate(self.captured_spec):
+            t = self.captured[i]
+            get = self.captured_get[i]
+            if get is not None:
+                now = get()
+                if now is not t:
+                    if not isinstance(now, Tensor):
+                        return False
+                    self.captured[i] = t = now
             if (type(t.data), t.data.shape, t.data.dtype, t.requires_grad) != spec:
                 return False
         return True

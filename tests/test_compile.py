@@ -342,6 +342,75 @@ def test_float32_constants_round_trip_exactly():
     assert repr(float(c)) in f.code
 
 
+def test_train_and_eval_modes_are_part_of_the_cache_key():
+    bn, ref = mg.nn.BatchNorm1d(2), mg.nn.BatchNorm1d(2)
+    cb = mg.compile(bn)
+    x = mg.tensor([[1.0, 2.0], [3.0, 6.0], [5.0, 1.0]])
+    for mode in ("train", "eval", "eval", "train", "eval"):
+        getattr(bn, mode)(), getattr(ref, mode)()
+        np.testing.assert_allclose(cb(x).data, ref(x).data, rtol=1e-12)
+        np.testing.assert_allclose(bn.running_var.data, ref.running_var.data, rtol=1e-12)
+    assert cb.traces == 2  # one per mode: train() and eval() again reuse them
+
+
+def test_dropout_in_eval_mode_is_the_identity_compiled():
+    d = mg.nn.Dropout(0.5, rng=0)
+    cd = mg.compile(d)
+    assert set(cd(mg.ones(1000)).data) == {0.0, 2.0}
+    d.eval()
+    np.testing.assert_array_equal(cd(mg.ones(1000)).data, np.ones(1000))
+    d.train()
+    assert set(cd(mg.ones(1000)).data) == {0.0, 2.0}
+    model = mg.nn.Sequential(mg.nn.Linear(3, 3, rng=0), mg.nn.Dropout(0.9, rng=0))
+    f = mg.compile(lambda x: model(x))  # a sub-module of a captured Module counts too
+    x = mg.ones((50, 3))
+    f(x)
+    model.layers[1].eval()
+    np.testing.assert_array_equal(f(x).data, model(x).data)
+    assert f.traces == 2
+
+
+def test_the_retrace_warning_names_a_mode_change():
+    bn = mg.nn.BatchNorm1d(2)
+    f = mg.compile(bn)
+    for n in range(2, 10):
+        f(mg.ones((n, 2)))
+    bn.eval()
+    with pytest.warns(RuntimeWarning, match=r"traced 9 times.*BatchNorm1d mode: train -> eval"):
+        f(mg.ones((9, 2)))
+
+
+_W = mg.tensor([[1.0, 2.0]], requires_grad=True)
+
+
+def test_rebound_captured_names_are_read_at_call_time():
+    global _W
+    x = mg.tensor([[1.0, 1.0]])
+    g = mg.compile(lambda x: x @ _W.T)  # a global
+    assert g(x).item() == 3.0
+    _W = mg.tensor([[10.0, 20.0]], requires_grad=True)
+    out = g(x)
+    assert out.item() == 30.0 and g.traces == 1
+    out.backward()
+    np.testing.assert_array_equal(_W.grad.data, [[1.0, 1.0]])  # the new W gets the gradient
+    _W = mg.tensor([[1.0, 2.0], [3.0, 4.0]], requires_grad=True)  # another shape: a retrace
+    np.testing.assert_array_equal(g(x).data, [[3.0, 7.0]])
+    assert g.traces == 2
+
+    w = mg.tensor([1.0, 2.0])
+    h = mg.compile(lambda x: (x * w).sum())  # a closure variable
+    h(x)
+    w = mg.tensor([5.0, 6.0])
+    assert h(x).item() == 11.0
+
+    layer = mg.nn.Linear(2, 1, rng=0)
+    k = mg.compile(layer)  # a Module attribute
+    k(x)
+    layer.weight = mg.tensor([[1.0, -1.0]], requires_grad=True)
+    np.testing.assert_allclose(k(x).data, layer(x).data)
+    assert k.traces == 1
+
+
 def test_non_leaf_arguments_pass_gradients_back_to_the_eager_graph():
     a = mg.tensor([1.0, 2.0, 3.0], requires_grad=True)
     f = mg.compile(lambda h: (h.tanh() * h).sum())
